@@ -21,13 +21,13 @@ export class JointConfig {
 
   /** isJoint reports whether the outgoing config is non-empty. */
   isJoint(): boolean {
-    return this.outgoing.size > 0;
+    return this.outgoing.size() > 0;
   }
 
   /** toString prints `(1 2)&&(3)`, or just `(1 2)` when the outgoing config is empty. */
   toString(): string {
     const inc = this.incoming.toString();
-    return this.outgoing.size > 0 ? `${inc}&&${this.outgoing.toString()}` : inc;
+    return this.outgoing.size() > 0 ? `${inc}&&${this.outgoing.toString()}` : inc;
   }
 
   /** clone returns an independent deep copy. */

@@ -25,8 +25,8 @@ export class MajorityConfig implements Iterable<number> {
     this.members = new Set(ids);
   }
 
-  /** size is the number of voters. */
-  get size(): number {
+  /** size returns the number of voters. */
+  size(): number {
     return this.members.size;
   }
 
@@ -83,10 +83,10 @@ export class MajorityConfig implements Iterable<number> {
    * prints `<empty majority quorum>` without a trailing newline.
    */
   describe(l: AckedIndexer): string {
-    const n = this.size;
+    const n = this.size();
     if (n === 0) return '<empty majority quorum>';
     const rows = this.ascending().map((id) => {
-      const idx = l.ackedIndex(id);
+      const idx = l.acked(id);
       return { id, idx: idx ?? 0, known: idx !== undefined, bar: 0 };
     });
     const byIndex = [...rows].sort((a, b) => a.idx - b.idx || a.id - b.id);
@@ -113,7 +113,7 @@ export class MajorityConfig implements Iterable<number> {
     const n = ids.length;
     if (n === 0) return Infinity;
     const srt = this.scratch;
-    for (let i = 0; i < n; i++) srt[i] = l.ackedIndex(ids[i]!) ?? 0;
+    for (let i = 0; i < n; i++) srt[i] = l.acked(ids[i]!) ?? 0;
     if (n <= insertionSortMax) insertionSort(srt, n);
     else srt.sort();
     // The (floor(n/2)+1)-th largest value is acknowledged by a majority.

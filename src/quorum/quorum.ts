@@ -21,12 +21,12 @@ export function indexToString(i: Index): string {
  * from an acknowledged index of 0.
  */
 export interface AckedIndexer {
-  ackedIndex(voterId: number): Index | undefined;
+  acked(voterId: number): Index | undefined;
 }
 
 /** mapAckIndexer adapts a Map from voter id to acknowledged index to an AckedIndexer. */
 export function mapAckIndexer(m: ReadonlyMap<number, Index>): AckedIndexer {
-  return { ackedIndex: (id) => m.get(id) };
+  return { acked: (id) => m.get(id) };
 }
 
 /** VoteResult enumerates the outcomes of counting votes against a quorum configuration. */

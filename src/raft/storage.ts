@@ -91,6 +91,16 @@ export class MemoryStorage implements Storage {
     this.logger = logger;
   }
 
+  /**
+   * withConfState returns an empty MemoryStorage whose (index 0) snapshot carries cs, the way
+   * an application bootstraps the initial membership.
+   */
+  static withConfState(cs: ConfState, logger?: Logger): MemoryStorage {
+    const s = new MemoryStorage(logger);
+    s.applySnapshot({ metadata: { confState: cs, index: 0, term: 0 } });
+    return s;
+  }
+
   /** initialState returns copies of the saved HardState and the snapshot's ConfState. */
   initialState(): InitialState {
     return {
@@ -160,7 +170,7 @@ export class MemoryStorage implements Storage {
    * log; call compact() for that. Throws ErrSnapOutOfDate if i is not past the current
    * snapshot; panics if i > lastIndex().
    */
-  createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Snapshot {
+  createSnapshot(i: number, cs?: ConfState | undefined, data?: Uint8Array | undefined): Snapshot {
     if (i <= this.snap.metadata.index) throw new ErrSnapOutOfDate();
     if (i > this.lastIndex()) {
       raftPanic(this.logger, `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);

@@ -1,6 +1,7 @@
 import { MessageType, MessageTypeNames } from '../raftpb/types.ts';
 import type { ConfState, Entry, Snapshot } from '../raftpb/types.ts';
 import { entrySize } from '../raftpb/size.ts';
+import { confStateEquivalent } from '../raftpb/confstate.ts';
 import { RaftPanic, raftPanic } from './logger.ts';
 import type { Logger } from './logger.ts';
 
@@ -170,38 +171,11 @@ export function cloneSnapshot(s: Snapshot): Snapshot {
   return out;
 }
 
-function sortedIds(ids: readonly number[]): number[] {
-  return ids.slice().sort((a, b) => a - b);
-}
-
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  const x = sortedIds(a);
-  const y = sortedIds(b);
-  return x.every((v, i) => v === y[i]);
-}
-
-function confStateText(cs: ConfState): string {
-  const l = (ids: readonly number[]): string => `[${sortedIds(ids).join(' ')}]`;
-  return `Voters:${l(cs.voters)} VotersOutgoing:${l(cs.votersOutgoing)} Learners:${l(cs.learners)} LearnersNext:${l(cs.learnersNext)} AutoLeave:${cs.autoLeave}`;
-}
-
 /**
  * assertConfStatesEquivalent panics (through l) unless cs1 and cs2 describe the same
  * configuration, ignoring the order of IDs in each list.
  */
 export function assertConfStatesEquivalent(l: Logger, cs1: ConfState, cs2: ConfState): void {
-  if (
-    sameIds(cs1.voters, cs2.voters) &&
-    sameIds(cs1.learners, cs2.learners) &&
-    sameIds(cs1.votersOutgoing, cs2.votersOutgoing) &&
-    sameIds(cs1.learnersNext, cs2.learnersNext) &&
-    cs1.autoLeave === cs2.autoLeave
-  ) {
-    return;
-  }
-  raftPanic(
-    l,
-    `ConfStates not equivalent after sorting:\n${confStateText(cs1)}\n${confStateText(cs2)}`,
-  );
+  const err = confStateEquivalent(cs1, cs2);
+  if (err !== null) raftPanic(l, err.message);
 }

@@ -6,6 +6,8 @@ export function varintSize(v: number): number {
   if (v < 0x4000) return 2;
   if (v < 0x200000) return 3;
   if (v < 0x10000000) return 4;
+  // Not a safe integer (Infinity would loop forever): the encoder refuses it anyway.
+  if (!(v <= Number.MAX_SAFE_INTEGER)) return 10;
   let n = 4;
   v = Math.floor(v / 0x10000000);
   while (v > 0) {

@@ -59,9 +59,14 @@ export class Reader {
   /** copy makes readBytes return copies instead of subarrays of buf. */
   readonly copy: boolean;
 
-  /** Creates a reader at offset 0 of buf. */
+  /**
+   * Creates a reader at offset 0 of buf. A subclass such as Node's Buffer is first viewed
+   * as a plain Uint8Array: Buffer's slice() shares memory instead of copying, and decoded
+   * bytes fields should be plain Uint8Arrays whatever the input was.
+   */
   constructor(buf: Uint8Array, copy: boolean) {
-    this.buf = buf;
+    this.buf =
+      buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
     this.copy = copy;
   }
 }
@@ -136,6 +141,15 @@ export function readLength(r: Reader, end: number, where: string): number {
   return n;
 }
 
+/**
+ * readEnd reads the length prefix of an embedded message and returns the offset where the
+ * message ends (the new r.pos plus the length).
+ */
+export function readEnd(r: Reader, end: number, where: string): number {
+  const n = readLength(r, end, where);
+  return r.pos + n;
+}
+
 /** readBytes reads a length-delimited bytes field, as a copy or a view depending on r.copy. */
 export function readBytes(r: Reader, end: number, where: string): Uint8Array {
   const n = readLength(r, end, where);
@@ -202,9 +216,11 @@ function skipValue(r: Reader, end: number, wt: number, where: string): void {
     case WireType.Varint:
       readVarint(r, end, where);
       return;
-    case WireType.Bytes:
-      r.pos += readLength(r, end, where);
+    case WireType.Bytes: {
+      const n = readLength(r, end, where); // before reading r.pos: it moves past the length
+      r.pos += n;
       return;
+    }
     default: {
       const n = wt === WireType.Fixed64 ? 8 : 4;
       if (end - r.pos < n) throw new RaftpbDecodeError(where, r.pos, `truncated fixed${n * 8}`);

@@ -77,7 +77,7 @@ const drivers: Drivers = {
     return f() as Handler;
   },
   async interaction() {
-    const f = await loadExport('./interaction_env.ts', 'newInteractionHandler');
+    const f = await loadExport('./interaction_env_handler.ts', 'newInteractionHandler');
     return f() as Handler;
   },
 };

@@ -11,7 +11,7 @@
  * that a process hosting many raft groups does not pay for idle windows.
  */
 export class Inflights {
-  /** The maximum number of messages in flight (> 0). */
+  /** The maximum number of messages in flight (>= 0; a window of size 0 is always full). */
   readonly size: number;
   /** The byte budget of the window; 0 means unlimited. */
   readonly maxBytes: number;
@@ -30,7 +30,8 @@ export class Inflights {
 
   /** Inflights creates an empty window of at most size messages and maxBytes bytes. */
   constructor(size: number, maxBytes = 0) {
-    if (!(size > 0)) throw new RangeError(`Inflights size must be positive, got ${size}`);
+    if (!(size >= 0)) throw new RangeError(`Inflights size must be >= 0, got ${size}`);
+    if (!(maxBytes >= 0)) throw new RangeError(`Inflights maxBytes must be >= 0, got ${maxBytes}`);
     this.size = size;
     this.maxBytes = maxBytes;
   }

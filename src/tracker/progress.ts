@@ -5,7 +5,7 @@ import { StateType, stateTypeName } from './state.ts';
 export interface ProgressInit {
   match?: number;
   next: number;
-  sentCommit?: number;
+  sentCommitIdx?: number;
   state?: StateType;
   pendingSnapshot?: number;
   recentActive?: boolean;
@@ -28,11 +28,12 @@ export class Progress {
    */
   next: number;
   /**
-   * sentCommit is the highest commit index sent to the follower. It usually only grows, but
-   * falls back with next on a rejection or on entering StateProbe. In StateSnapshot,
-   * sentCommit === pendingSnapshot === next - 1.
+   * sentCommitIdx is the highest commit index sent to the follower (etcd's sentCommit). It
+   * usually only grows, but falls back with next on a rejection or on entering StateProbe.
+   * sentCommitIdx <= next - 1 after each of those; in StateSnapshot,
+   * sentCommitIdx === pendingSnapshot === next - 1.
    */
-  sentCommit: number;
+  sentCommitIdx: number;
   /** state selects how the leader replicates to the follower (see StateType). */
   state: StateType;
   /**
@@ -63,13 +64,26 @@ export class Progress {
   constructor(init: ProgressInit) {
     this.match = init.match ?? 0;
     this.next = init.next;
-    this.sentCommit = init.sentCommit ?? 0;
+    this.sentCommitIdx = init.sentCommitIdx ?? 0;
     this.state = init.state ?? StateType.StateProbe;
     this.pendingSnapshot = init.pendingSnapshot ?? 0;
     this.recentActive = init.recentActive ?? false;
     this.msgAppFlowPaused = init.msgAppFlowPaused ?? false;
     this.inflights = init.inflights;
     this.isLearner = init.isLearner ?? false;
+  }
+
+  /**
+   * resetForNewTerm gives the progress the state of a new leader's term: StateProbe from
+   * `next`, acknowledged up to `match` (the leader's own last index for itself, else 0),
+   * inactive, nothing sent or in flight. Only isLearner is kept.
+   */
+  resetForNewTerm(match: number, next: number): void {
+    this.resetState(StateType.StateProbe);
+    this.match = match;
+    this.next = next;
+    this.sentCommitIdx = 0;
+    this.recentActive = false;
   }
 
   /** clone returns a copy that shares nothing (the inflight window is copied too). */
@@ -98,7 +112,7 @@ export class Progress {
       this.resetState(StateType.StateProbe);
       this.next = this.match + 1;
     }
-    this.sentCommit = Math.min(this.sentCommit, this.next - 1);
+    this.sentCommitIdx = Math.min(this.sentCommitIdx, this.next - 1);
   }
 
   /** becomeReplicate enters StateReplicate with next = match + 1. */
@@ -112,7 +126,7 @@ export class Progress {
     this.resetState(StateType.StateSnapshot);
     this.pendingSnapshot = snapshotIndex;
     this.next = snapshotIndex + 1;
-    this.sentCommit = snapshotIndex;
+    this.sentCommitIdx = snapshotIndex;
   }
 
   /**
@@ -143,12 +157,12 @@ export class Progress {
    * commit index: it is above what was sent, and what was sent is still below next - 1.
    */
   canBumpCommit(index: number): boolean {
-    return index > this.sentCommit && this.sentCommit < this.next - 1;
+    return index > this.sentCommitIdx && this.sentCommitIdx < this.next - 1;
   }
 
-  /** setSentCommit records that commit index `commit` was sent (etcd's SentCommit). */
-  setSentCommit(commit: number): void {
-    this.sentCommit = commit;
+  /** sentCommit records that commit index `commit` was sent to the follower. */
+  sentCommit(commit: number): void {
+    this.sentCommitIdx = commit;
   }
 
   /**
@@ -174,13 +188,13 @@ export class Progress {
     if (this.state === StateType.StateReplicate) {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;
-      this.sentCommit = Math.min(this.sentCommit, this.next - 1);
+      this.sentCommitIdx = Math.min(this.sentCommitIdx, this.next - 1);
       return true;
     }
     // Outside StateReplicate only the latest probe (at next - 1) can be rejected for real.
     if (this.next - 1 !== rejected) return false;
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
-    this.sentCommit = Math.min(this.sentCommit, this.next - 1);
+    this.sentCommitIdx = Math.min(this.sentCommitIdx, this.next - 1);
     this.msgAppFlowPaused = false;
     return true;
   }

@@ -5,6 +5,16 @@ import { VoteResult } from '../quorum/quorum.ts';
 import type { ConfState } from '../raftpb/types.ts';
 import type { Progress, ProgressMap } from './progress.ts';
 
+export type { ProgressMap } from './progress.ts';
+
+/** TrackerConfigInit holds the fields a TrackerConfig is created with. */
+export interface TrackerConfigInit {
+  voters?: JointConfig;
+  autoLeave?: boolean;
+  learners?: Iterable<number> | undefined;
+  learnersNext?: Iterable<number> | undefined;
+}
+
 /**
  * TrackerConfig is the membership configuration a ProgressTracker works with.
  *
@@ -13,7 +23,7 @@ import type { Progress, ProgressMap } from './progress.ts';
  * staged in learnersNext (it is still an outgoing voter) and becomes a learner on leaving
  * the joint config.
  */
-export interface TrackerConfig {
+export class TrackerConfig {
   /** The voters; `voters.outgoing` is non-empty exactly while the config is joint. */
   voters: JointConfig;
   /** Whether raft leaves the joint config on its own; only ever true while joint. */
@@ -25,33 +35,38 @@ export interface TrackerConfig {
    * set, and `undefined` whenever the config is not joint. Each is in `voters.outgoing`.
    */
   learnersNext: Set<number> | undefined;
-}
 
-/** newTrackerConfig returns the empty configuration (no voters, no learners). */
-export function newTrackerConfig(): TrackerConfig {
-  return { voters: new JointConfig(), autoLeave: false, learners: undefined, learnersNext: undefined };
-}
+  /** TrackerConfig copies init; the default is the empty configuration. Empty sets become undefined. */
+  constructor(init: TrackerConfigInit = {}) {
+    this.voters = init.voters ?? new JointConfig();
+    this.autoLeave = init.autoLeave ?? false;
+    this.learners = nonEmptySet(init.learners);
+    this.learnersNext = nonEmptySet(init.learnersNext);
+  }
 
-/** cloneTrackerConfig returns a deep copy of c. */
-export function cloneTrackerConfig(c: TrackerConfig): TrackerConfig {
-  return {
-    voters: c.voters.clone(),
-    autoLeave: c.autoLeave,
-    learners: c.learners === undefined ? undefined : new Set(c.learners),
-    learnersNext: c.learnersNext === undefined ? undefined : new Set(c.learnersNext),
-  };
-}
+  /** clone returns a deep copy. */
+  clone(): TrackerConfig {
+    return new TrackerConfig({
+      voters: this.voters.clone(),
+      autoLeave: this.autoLeave,
+      learners: this.learners,
+      learnersNext: this.learnersNext,
+    });
+  }
 
-/**
- * trackerConfigString prints e.g. `voters=(1 2 3)&&(1) learners=(2) learners_next=(3)
- * autoleave` (ids in hex; absent learner sets and a false autoLeave are left out).
- */
-export function trackerConfigString(c: TrackerConfig): string {
-  let s = `voters=${c.voters.toString()}`;
-  if (c.learners !== undefined) s += ` learners=${formatIdSet(sortedIds(c.learners))}`;
-  if (c.learnersNext !== undefined) s += ` learners_next=${formatIdSet(sortedIds(c.learnersNext))}`;
-  if (c.autoLeave) s += ' autoleave';
-  return s;
+  /**
+   * toString prints e.g. `voters=(1 2 3)&&(1) learners=(2) learners_next=(3) autoleave`
+   * (ids in hex; absent learner sets and a false autoLeave are left out).
+   */
+  toString(): string {
+    let s = `voters=${this.voters.toString()}`;
+    if (this.learners !== undefined) s += ` learners=${formatIdSet(sortedIds(this.learners))}`;
+    if (this.learnersNext !== undefined) {
+      s += ` learners_next=${formatIdSet(sortedIds(this.learnersNext))}`;
+    }
+    if (this.autoLeave) s += ' autoleave';
+    return s;
+  }
 }
 
 /** VoteTally is the outcome of ProgressTracker.tallyVotes. */
@@ -70,7 +85,7 @@ export interface VoteTally {
  */
 export class ProgressTracker {
   /** The active configuration. */
-  config: TrackerConfig = newTrackerConfig();
+  config: TrackerConfig = new TrackerConfig();
   /** One Progress per voter and learner of `config`, and no other. */
   progress: ProgressMap = new Map();
   /** Votes received in the current election: id -> granted. The first vote of a peer counts. */
@@ -82,7 +97,7 @@ export class ProgressTracker {
 
   /** Reads the match index of a tracked peer; bound once, used by committed(). */
   private readonly matchIndexer: AckedIndexer = {
-    ackedIndex: (id) => this.progress.get(id)?.match,
+    acked: (id) => this.progress.get(id)?.match,
   };
   /** Scratch for visit(); undefined while a visit is running (a nested visit allocates). */
   private visitScratch: number[] | undefined = [];
@@ -108,7 +123,7 @@ export class ProgressTracker {
   /** isSingleton reports whether there is exactly one voter and the config is not joint. */
   isSingleton(): boolean {
     const v = this.config.voters;
-    return v.incoming.size === 1 && v.outgoing.size === 0;
+    return v.incoming.size() === 1 && v.outgoing.size() === 0;
   }
 
   /** committed returns the largest index acknowledged by a quorum of the voters. */
@@ -181,6 +196,12 @@ export class ProgressTracker {
     }
     return { granted, rejected, result: this.config.voters.voteResult(this.votes) };
   }
+}
+
+function nonEmptySet(ids: Iterable<number> | undefined): Set<number> | undefined {
+  if (ids === undefined) return undefined;
+  const s = new Set(ids);
+  return s.size === 0 ? undefined : s;
 }
 
 function sortedIds(ids: Iterable<number>): number[] {

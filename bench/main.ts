@@ -1,0 +1,16 @@
+// Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
+// Suites: core (raw-3node-pump), codec (raftpb encode/decode).
+const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
+  core: () => import('./pump.ts'),
+  pump: () => import('./pump.ts'),
+  codec: () => import('./codec.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name === undefined ? undefined : suites[name];
+if (load === undefined) {
+  console.error(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json] [...]`);
+  process.exit(2);
+}
+const mod = await load();
+await mod.default(args);
