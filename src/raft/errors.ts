@@ -86,7 +86,11 @@ export class ErrSnapshotTemporarilyUnavailable extends RaftError {
   static readonly message = 'snapshot is temporarily unavailable';
   override readonly name = 'ErrSnapshotTemporarilyUnavailable';
   constructor(options?: RaftErrorOptions) {
-    super(ErrSnapshotTemporarilyUnavailable.code, ErrSnapshotTemporarilyUnavailable.message, options);
+    super(
+      ErrSnapshotTemporarilyUnavailable.code,
+      ErrSnapshotTemporarilyUnavailable.message,
+      options,
+    );
   }
 }
 

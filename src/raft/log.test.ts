@@ -52,7 +52,7 @@ function logWith(es: Entry[], logger: Logger = discardLogger): RaftLog {
   return l;
 }
 
-test('RaftLog.findConflict: first mismatching or new index, else 0', () => {
+void test('RaftLog.findConflict: first mismatching or new index, else 0', () => {
   const cases: [Entry[], number][] = [
     [[], 0],
     [ents(1, 1, 2, 3), 0],
@@ -71,13 +71,15 @@ test('RaftLog.findConflict: first mismatching or new index, else 0', () => {
   });
 });
 
-test('RaftLog.findConflict: logs the conflict with both terms', () => {
+void test('RaftLog.findConflict: logs the conflict with both terms', () => {
   const log = recorder();
   logWith(ents(1, 1, 2, 3), log).findConflict(ents(2, 1, 4));
-  assert.deepEqual(log.lines, ['found conflict at index 2 [existing term: 2, conflicting term: 1]']);
+  assert.deepEqual(log.lines, [
+    'found conflict at index 2 [existing term: 2, conflicting term: 1]',
+  ]);
 });
 
-test('RaftLog.findConflictByTerm: largest index with term <= given or unknown', () => {
+void test('RaftLog.findConflictByTerm: largest index with term <= given or unknown', () => {
   // [snapshot index, snapshot term, later terms], index, term -> want index
   const a: [number, number, number[]] = [0, 0, [2, 2, 5, 5, 5]];
   const b: [number, number, number[]] = [10, 3, [3, 3, 4, 4, 4]];
@@ -113,7 +115,7 @@ test('RaftLog.findConflictByTerm: largest index with term <= given or unknown', 
   });
 });
 
-test('RaftLog.isUpToDate: higher last term wins, then longer log', () => {
+void test('RaftLog.isUpToDate: higher last term wins, then longer log', () => {
   const l = logWith(ents(1, 1, 2, 3));
   const li = l.lastIndex();
   const cases: [number, number, boolean][] = [
@@ -130,7 +132,7 @@ test('RaftLog.isUpToDate: higher last term wins, then longer log', () => {
   for (const [index, term, want] of cases) assert.equal(l.isUpToDate({ term, index }), want);
 });
 
-test('RaftLog.append: truncates at the first new index', () => {
+void test('RaftLog.append: truncates at the first new index', () => {
   const cases: [Entry[], number, Entry[], number][] = [
     [[], 2, ents(1, 1, 2), 3],
     [ents(3, 2), 3, ents(1, 1, 2, 2), 3],
@@ -147,7 +149,7 @@ test('RaftLog.append: truncates at the first new index', () => {
   });
 });
 
-test('RaftLog.append: the array form equals the spread form', () => {
+void test('RaftLog.append: the array form equals the spread form', () => {
   const a = logWith([]);
   const b = logWith([]);
   a.append(ents(1, 1, 1, 2));
@@ -155,35 +157,105 @@ test('RaftLog.append: the array form equals the spread form', () => {
   assert.deepEqual(a.allEntries(), b.allEntries());
 });
 
-test('RaftLog.append: refuses to rewrite committed entries', () => {
+void test('RaftLog.append: refuses to rewrite committed entries', () => {
   const l = logWith(ents(1, 1, 2, 3));
   l.committed = 2;
   assert.throws(() => l.append(ents(2, 4)), /after\(1\) is out of range \[committed\(2\)\]/);
 });
 
-test('RaftLog.maybeAppend: matches prev, appends, and commits up to the new last index', () => {
+void test('RaftLog.maybeAppend: matches prev, appends, and commits up to the new last index', () => {
   const [lastindex, lastterm, commit] = [3, 3, 1];
   // prev, committed, entries -> lastnewi (undefined: not appended), commit, panics
   const cases: [entryID, number, Entry[], number | undefined, number, boolean][] = [
     // prev does not match: wrong term, or past the end.
-    [{ term: lastterm - 1, index: lastindex }, lastindex, ents(lastindex + 1, 4), undefined, commit, false],
-    [{ term: lastterm, index: lastindex + 1 }, lastindex, ents(lastindex + 2, 4), undefined, commit, false],
+    [
+      { term: lastterm - 1, index: lastindex },
+      lastindex,
+      ents(lastindex + 1, 4),
+      undefined,
+      commit,
+      false,
+    ],
+    [
+      { term: lastterm, index: lastindex + 1 },
+      lastindex,
+      ents(lastindex + 2, 4),
+      undefined,
+      commit,
+      false,
+    ],
     // prev is the last entry.
     [{ term: lastterm, index: lastindex }, lastindex, [], lastindex, lastindex, false],
     [{ term: lastterm, index: lastindex }, lastindex + 1, [], lastindex, lastindex, false],
     [{ term: lastterm, index: lastindex }, lastindex - 1, [], lastindex, lastindex - 1, false],
     [{ term: lastterm, index: lastindex }, 0, [], lastindex, commit, false],
     [{ term: 0, index: 0 }, lastindex, [], 0, commit, false],
-    [{ term: lastterm, index: lastindex }, lastindex, ents(lastindex + 1, 4), lastindex + 1, lastindex, false],
-    [{ term: lastterm, index: lastindex }, lastindex + 1, ents(lastindex + 1, 4), lastindex + 1, lastindex + 1, false],
-    [{ term: lastterm, index: lastindex }, lastindex + 2, ents(lastindex + 1, 4), lastindex + 1, lastindex + 1, false],
-    [{ term: lastterm, index: lastindex }, lastindex + 2, ents(lastindex + 1, 4, 4), lastindex + 2, lastindex + 2, false],
+    [
+      { term: lastterm, index: lastindex },
+      lastindex,
+      ents(lastindex + 1, 4),
+      lastindex + 1,
+      lastindex,
+      false,
+    ],
+    [
+      { term: lastterm, index: lastindex },
+      lastindex + 1,
+      ents(lastindex + 1, 4),
+      lastindex + 1,
+      lastindex + 1,
+      false,
+    ],
+    [
+      { term: lastterm, index: lastindex },
+      lastindex + 2,
+      ents(lastindex + 1, 4),
+      lastindex + 1,
+      lastindex + 1,
+      false,
+    ],
+    [
+      { term: lastterm, index: lastindex },
+      lastindex + 2,
+      ents(lastindex + 1, 4, 4),
+      lastindex + 2,
+      lastindex + 2,
+      false,
+    ],
     // prev is in the middle.
-    [{ term: lastterm - 1, index: lastindex - 1 }, lastindex, ents(lastindex, 4), lastindex, lastindex, false],
-    [{ term: lastterm - 2, index: lastindex - 2 }, lastindex, ents(lastindex - 1, 4), lastindex - 1, lastindex - 1, false],
+    [
+      { term: lastterm - 1, index: lastindex - 1 },
+      lastindex,
+      ents(lastindex, 4),
+      lastindex,
+      lastindex,
+      false,
+    ],
+    [
+      { term: lastterm - 2, index: lastindex - 2 },
+      lastindex,
+      ents(lastindex - 1, 4),
+      lastindex - 1,
+      lastindex - 1,
+      false,
+    ],
     // Conflicts with a committed entry.
-    [{ term: lastterm - 3, index: lastindex - 3 }, lastindex, ents(lastindex - 2, 4), lastindex - 2, lastindex - 2, true],
-    [{ term: lastterm - 2, index: lastindex - 2 }, lastindex, ents(lastindex - 1, 4, 4), lastindex, lastindex, false],
+    [
+      { term: lastterm - 3, index: lastindex - 3 },
+      lastindex,
+      ents(lastindex - 2, 4),
+      lastindex - 2,
+      lastindex - 2,
+      true,
+    ],
+    [
+      { term: lastterm - 2, index: lastindex - 2 },
+      lastindex,
+      ents(lastindex - 1, 4, 4),
+      lastindex,
+      lastindex,
+      false,
+    ],
   ];
   cases.forEach(([prev, committed, es, wlasti, wcommit, wpanic], n) => {
     const a = new logSlice(100, prev, es);
@@ -203,7 +275,7 @@ test('RaftLog.maybeAppend: matches prev, appends, and commits up to the new last
   });
 });
 
-test('RaftLog: reads stay correct after the storage is compacted', () => {
+void test('RaftLog: reads stay correct after the storage is compacted', () => {
   const [lastIndex, unstableIndex] = [1000, 750];
   const s = newMemoryStorage();
   s.append(termRange(1, 1, unstableIndex + 1));
@@ -249,7 +321,7 @@ function applyLog(maxSize = noLimit): RaftLog {
   return l;
 }
 
-test('RaftLog.hasNextCommittedEnts / nextCommittedEnts', () => {
+void test('RaftLog.hasNextCommittedEnts / nextCommittedEnts', () => {
   const es = ents(4, 1, 1, 1);
   const cases: [ApplyCase, Entry[]][] = [
     [{ applied: 3, applying: 3, allowUnstable: true }, es.slice(0, 2)],
@@ -278,7 +350,7 @@ test('RaftLog.hasNextCommittedEnts / nextCommittedEnts', () => {
   });
 });
 
-test('RaftLog.acceptApplying: pauses at the byte budget or on a cut-short hand-out', () => {
+void test('RaftLog.acceptApplying: pauses at the byte budget or on a cut-short hand-out', () => {
   const max = 100;
   const cases: [number, boolean, number, boolean][] = [
     [3, true, max - 1, true],
@@ -308,7 +380,7 @@ test('RaftLog.acceptApplying: pauses at the byte budget or on a cut-short hand-o
   });
 });
 
-test('RaftLog.appliedTo: releases bytes and resumes below the budget', () => {
+void test('RaftLog.appliedTo: releases bytes and resumes below the budget', () => {
   const [max, over] = [100, 5];
   const cases: [number, number, number, boolean][] = [
     [4, over - 1, max + 1, true],
@@ -331,10 +403,13 @@ test('RaftLog.appliedTo: releases bytes and resumes below the budget', () => {
     assert.equal(l.applyingEntsPaused, wpaused, `case ${n} paused`);
   });
   const l = applyLog();
-  assert.throws(() => l.appliedTo(6, 0), /applied\(6\) is out of range \[prevApplied\(3\), committed\(5\)\]/);
+  assert.throws(
+    () => l.appliedTo(6, 0),
+    /applied\(6\) is out of range \[prevApplied\(3\), committed\(5\)\]/,
+  );
 });
 
-test('RaftLog.nextCommittedEnts: honours maxApplyingEntsSize', () => {
+void test('RaftLog.nextCommittedEnts: honours maxApplyingEntsSize', () => {
   const s = newMemoryStorage();
   s.append(ents(1, 1, 1, 1, 1));
   const one = entrySize(ents(1, 1)[0]!);
@@ -349,7 +424,7 @@ test('RaftLog.nextCommittedEnts: honours maxApplyingEntsSize', () => {
   assert.deepEqual(l.nextCommittedEnts(true), ents(3, 1, 1));
 });
 
-test('RaftLog.nextUnstableEnts: the entries not yet in storage', () => {
+void test('RaftLog.nextUnstableEnts: the entries not yet in storage', () => {
   const prev = ents(1, 1, 2);
   for (const [unstable, want] of [
     [3, []],
@@ -368,7 +443,7 @@ test('RaftLog.nextUnstableEnts: the entries not yet in storage', () => {
   }
 });
 
-test('RaftLog.commitTo: never decreases; panics past the last index', () => {
+void test('RaftLog.commitTo: never decreases; panics past the last index', () => {
   const cases: [number, number | undefined][] = [
     [3, 3],
     [1, 2],
@@ -386,7 +461,7 @@ test('RaftLog.commitTo: never decreases; panics past the last index', () => {
   }
 });
 
-test('RaftLog.stableTo: advances the unstable offset on a matching ID only', () => {
+void test('RaftLog.stableTo: advances the unstable offset on a matching ID only', () => {
   const cases: [number, number, number][] = [
     [1, 1, 2],
     [2, 2, 3],
@@ -400,7 +475,7 @@ test('RaftLog.stableTo: advances the unstable offset on a matching ID only', () 
   }
 });
 
-test('RaftLog.stableTo: after a snapshot restore', () => {
+void test('RaftLog.stableTo: after a snapshot restore', () => {
   const [si, st] = [5, 2];
   const cases: [number, number, Entry[], number][] = [
     [si + 1, st, [], si + 1],
@@ -424,7 +499,7 @@ test('RaftLog.stableTo: after a snapshot restore', () => {
   });
 });
 
-test('RaftLog: entries left after successive storage compactions', () => {
+void test('RaftLog: entries left after successive storage compactions', () => {
   const cases: [number, number[], (number | 'compacted' | 'panic')[]][] = [
     [1000, [1001], ['panic']],
     [1000, [300, 500, 800, 900], [700, 500, 200, 100]],
@@ -447,7 +522,7 @@ test('RaftLog: entries left after successive storage compactions', () => {
   }
 });
 
-test('RaftLog: a log over a restored storage starts after the snapshot', () => {
+void test('RaftLog: a log over a restored storage starts after the snapshot', () => {
   const l = newLog(storageAt(1000, 1000), discardLogger);
   assert.equal(l.allEntries().length, 0);
   assert.equal(l.firstIndex(), 1001);
@@ -457,7 +532,7 @@ test('RaftLog: a log over a restored storage starts after the snapshot', () => {
   assert.equal(l.term(1000), 1000);
 });
 
-test('RaftLog.restore: logs the old state and adopts the snapshot', () => {
+void test('RaftLog.restore: logs the old state and adopts the snapshot', () => {
   const log = recorder();
   const l = newLog(newMemoryStorage(), log);
   l.append(ents(1, 1, 1));
@@ -479,7 +554,7 @@ test('RaftLog.restore: logs the old state and adopts the snapshot', () => {
   assert.equal(l.hasNextOrInProgressSnapshot(), false);
 });
 
-test('RaftLog.mustCheckOutOfBounds', () => {
+void test('RaftLog.mustCheckOutOfBounds', () => {
   const [offset, num] = [100, 100];
   const l = newLog(storageAt(offset, 0), discardLogger);
   l.append(termRange(offset + 1, offset + 1, offset + num + 1));
@@ -502,7 +577,7 @@ test('RaftLog.mustCheckOutOfBounds', () => {
   assert.throws(() => l.mustCheckOutOfBounds(5, 4), /invalid slice 5 > 4/);
 });
 
-test('RaftLog.term: compacted below firstIndex-1, unavailable past the end', () => {
+void test('RaftLog.term: compacted below firstIndex-1, unavailable past the end', () => {
   const [offset, num] = [100, 100];
   const l = newLog(storageAt(offset, 1), discardLogger);
   l.append(termRange(offset + 1, 1, num));
@@ -518,13 +593,16 @@ test('RaftLog.term: compacted below firstIndex-1, unavailable past the end', () 
     else {
       assert.throws(() => l.term(i), want);
       assert.equal(l.zeroTermOnOutOfBounds(i), 0);
-      assert.equal(l.zeroTermOnOutOfBounds(() => l.term(i)), 0);
+      assert.equal(
+        l.zeroTermOnOutOfBounds(() => l.term(i)),
+        0,
+      );
       assert.equal(l.matchTerm({ term: 0, index: i }), false);
     }
   }
 });
 
-test('RaftLog.term: with an unstable snapshot ahead of storage', () => {
+void test('RaftLog.term: with an unstable snapshot ahead of storage', () => {
   const l = newLog(storageAt(100, 1), discardLogger);
   l.restore(snap(105, 1));
   const cases: [number, number | typeof ErrCompacted | typeof ErrUnavailable][] = [
@@ -540,7 +618,7 @@ test('RaftLog.term: with an unstable snapshot ahead of storage', () => {
   }
 });
 
-test('RaftLog.slice: spans storage and unstable, cut to maxSize', () => {
+void test('RaftLog.slice: spans storage and unstable, cut to maxSize', () => {
   const [offset, num] = [100, 100];
   const last = offset + num;
   const half = offset + num / 2;
@@ -603,7 +681,7 @@ test('RaftLog.slice: spans storage and unstable, cut to maxSize', () => {
   });
 });
 
-test('RaftLog.slice: results are owned by the caller', () => {
+void test('RaftLog.slice: results are owned by the caller', () => {
   const s = newMemoryStorage();
   s.append(ents(1, 1, 1));
   const l = newLog(s, discardLogger);
@@ -616,7 +694,7 @@ test('RaftLog.slice: results are owned by the caller', () => {
   assert.equal(l.lastIndex(), 4);
 });
 
-test('RaftLog.scan: pages concatenate to slice(); false stops early', () => {
+void test('RaftLog.scan: pages concatenate to slice(); false stops early', () => {
   const [offset, num] = [47, 20];
   const last = offset + num;
   const half = offset + num / 2;
@@ -657,7 +735,7 @@ test('RaftLog.scan: pages concatenate to slice(); false stops early', () => {
   });
 });
 
-test('RaftLog.lastEntryID / maybeCommit', () => {
+void test('RaftLog.lastEntryID / maybeCommit', () => {
   const l = logWith(ents(1, 1, 2, 2));
   assert.deepEqual(l.lastEntryID(), { term: 2, index: 3 });
   assert.equal(l.maybeCommit({ term: 0, index: 3 }), false, 'term 0 never matches');
@@ -667,7 +745,7 @@ test('RaftLog.lastEntryID / maybeCommit', () => {
   assert.equal(l.maybeCommit({ term: 2, index: 2 }), false, 'not an advance');
 });
 
-test('RaftLog.toString', () => {
+void test('RaftLog.toString', () => {
   const l = logWith(ents(1, 1, 1));
   l.acceptUnstable();
   assert.equal(

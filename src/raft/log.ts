@@ -291,7 +291,8 @@ export class RaftLog {
     this.applying = i;
     this.applyingEntsSize += size;
     this.applyingEntsPaused =
-      this.applyingEntsSize >= this.maxApplyingEntsSize || i < this.maxAppliableIndex(allowUnstable);
+      this.applyingEntsSize >= this.maxApplyingEntsSize ||
+      i < this.maxAppliableIndex(allowUnstable);
   }
 
   /** stableTo reports the entries up to id durable (see Unstable.stableTo). */
@@ -383,7 +384,9 @@ export class RaftLog {
   /** restore resets the log to follow snapshot s, which becomes the committed state. */
   restore(s: Snapshot): void {
     const { index, term } = s.metadata;
-    this.logger.info(`log [${this.toString()}] starts to restore snapshot [index: ${index}, term: ${term}]`);
+    this.logger.info(
+      `log [${this.toString()}] starts to restore snapshot [index: ${index}, term: ${term}]`,
+    );
     this.committed = index;
     this.unstable.restore(s);
   }

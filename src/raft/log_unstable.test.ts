@@ -42,7 +42,7 @@ function unstable(s: State, logger: Logger = recorder()): Unstable {
   return u;
 }
 
-test('Unstable.maybeFirstIndex: only a snapshot knows the first index', () => {
+void test('Unstable.maybeFirstIndex: only a snapshot knows the first index', () => {
   const cases: [State, number | undefined][] = [
     [{ entries: ents(5, 1), offset: 5 }, undefined],
     [{}, undefined],
@@ -52,7 +52,7 @@ test('Unstable.maybeFirstIndex: only a snapshot knows the first index', () => {
   for (const [s, want] of cases) assert.equal(unstable(s).maybeFirstIndex(), want);
 });
 
-test('Unstable.maybeLastIndex: last entry, else snapshot, else unknown', () => {
+void test('Unstable.maybeLastIndex: last entry, else snapshot, else unknown', () => {
   const cases: [State, number | undefined][] = [
     [{ entries: ents(5, 1), offset: 5 }, 5],
     [{ entries: ents(5, 1), offset: 5, snapshot: snap(4, 1) }, 5],
@@ -62,7 +62,7 @@ test('Unstable.maybeLastIndex: last entry, else snapshot, else unknown', () => {
   for (const [s, want] of cases) assert.equal(unstable(s).maybeLastIndex(), want);
 });
 
-test('Unstable.maybeTerm: from entries or from the snapshot index', () => {
+void test('Unstable.maybeTerm: from entries or from the snapshot index', () => {
   const cases: [State, number, number | undefined][] = [
     [{ entries: ents(5, 1), offset: 5 }, 5, 1],
     [{ entries: ents(5, 1), offset: 5 }, 6, undefined],
@@ -78,7 +78,7 @@ test('Unstable.maybeTerm: from entries or from the snapshot index', () => {
   cases.forEach(([s, i, want], n) => assert.equal(unstable(s).maybeTerm(i), want, `case ${n}`));
 });
 
-test('Unstable.restore: the log restarts after the snapshot', () => {
+void test('Unstable.restore: the log restarts after the snapshot', () => {
   const u = unstable({
     entries: ents(5, 1),
     offset: 5,
@@ -96,7 +96,7 @@ test('Unstable.restore: the log restarts after the snapshot', () => {
   assert.equal(u.snapshotInProgress, false);
 });
 
-test('Unstable.nextEntries: entries not yet in progress, as a copy', () => {
+void test('Unstable.nextEntries: entries not yet in progress, as a copy', () => {
   const cases: [State, Entry[]][] = [
     [{ entries: ents(5, 1, 1), offset: 5, offsetInProgress: 5 }, ents(5, 1, 1)],
     [{ entries: ents(5, 1, 1), offset: 5, offsetInProgress: 6 }, ents(6, 1)],
@@ -111,7 +111,7 @@ test('Unstable.nextEntries: entries not yet in progress, as a copy', () => {
   }
 });
 
-test('Unstable.nextSnapshot: only when not already in progress', () => {
+void test('Unstable.nextSnapshot: only when not already in progress', () => {
   const s = snap(4, 1);
   const cases: [Snapshot | undefined, boolean, Snapshot | undefined][] = [
     [undefined, false, undefined],
@@ -127,7 +127,7 @@ test('Unstable.nextSnapshot: only when not already in progress', () => {
   }
 });
 
-test('Unstable.acceptInProgress: marks all entries and the snapshot', () => {
+void test('Unstable.acceptInProgress: marks all entries and the snapshot', () => {
   // [entries, with snapshot, offsetInProgress, snapshotInProgress] -> [offsetInProgress, snapshotInProgress]
   const cases: [Entry[], boolean, number, boolean, number, boolean][] = [];
   for (const withSnap of [false, true]) {
@@ -152,7 +152,7 @@ test('Unstable.acceptInProgress: marks all entries and the snapshot', () => {
   }
 });
 
-test('Unstable.stableTo: drops durable entries, ignores stale or unknown IDs', () => {
+void test('Unstable.stableTo: drops durable entries, ignores stale or unknown IDs', () => {
   // state, (index, term) -> offset, offsetInProgress, remaining entries, logged line
   const cases: [State, number, number, number, number, number, string | undefined][] = [
     [{}, 5, 1, 0, 0, 0, 'entry at index 5 missing from unstable log; ignoring'],
@@ -168,11 +168,51 @@ test('Unstable.stableTo: drops durable entries, ignores stale or unknown IDs', (
       1,
       'entry at (index,term)=(6,1) mismatched with entry at (6,2) in unstable log; ignoring',
     ],
-    [{ entries: ents(5, 1), offset: 5, offsetInProgress: 6 }, 4, 1, 5, 6, 1, 'entry at index 4 missing from unstable log; ignoring'],
-    [{ entries: ents(5, 1), offset: 5, offsetInProgress: 6 }, 4, 2, 5, 6, 1, 'entry at index 4 missing from unstable log; ignoring'],
-    [{ entries: ents(5, 1), offset: 5, offsetInProgress: 6, snapshot: snap(4, 1) }, 5, 1, 6, 6, 0, undefined],
-    [{ entries: ents(5, 1, 1), offset: 5, offsetInProgress: 6, snapshot: snap(4, 1) }, 5, 1, 6, 6, 1, undefined],
-    [{ entries: ents(5, 1, 1), offset: 5, offsetInProgress: 7, snapshot: snap(4, 1) }, 5, 1, 6, 7, 1, undefined],
+    [
+      { entries: ents(5, 1), offset: 5, offsetInProgress: 6 },
+      4,
+      1,
+      5,
+      6,
+      1,
+      'entry at index 4 missing from unstable log; ignoring',
+    ],
+    [
+      { entries: ents(5, 1), offset: 5, offsetInProgress: 6 },
+      4,
+      2,
+      5,
+      6,
+      1,
+      'entry at index 4 missing from unstable log; ignoring',
+    ],
+    [
+      { entries: ents(5, 1), offset: 5, offsetInProgress: 6, snapshot: snap(4, 1) },
+      5,
+      1,
+      6,
+      6,
+      0,
+      undefined,
+    ],
+    [
+      { entries: ents(5, 1, 1), offset: 5, offsetInProgress: 6, snapshot: snap(4, 1) },
+      5,
+      1,
+      6,
+      6,
+      1,
+      undefined,
+    ],
+    [
+      { entries: ents(5, 1, 1), offset: 5, offsetInProgress: 7, snapshot: snap(4, 1) },
+      5,
+      1,
+      6,
+      7,
+      1,
+      undefined,
+    ],
     [
       { entries: ents(6, 2), offset: 6, offsetInProgress: 7, snapshot: snap(5, 1) },
       6,
@@ -212,11 +252,25 @@ test('Unstable.stableTo: drops durable entries, ignores stale or unknown IDs', (
   });
 });
 
-test('Unstable.truncateAndAppend: append, replace, or truncate then append', () => {
+void test('Unstable.truncateAndAppend: append, replace, or truncate then append', () => {
   // state, appended -> offset, offsetInProgress, entries, logged line
   const cases: [State, Entry[], number, number, Entry[], string | undefined][] = [
-    [{ entries: ents(5, 1), offset: 5, offsetInProgress: 5 }, ents(6, 1, 1), 5, 5, ents(5, 1, 1, 1), undefined],
-    [{ entries: ents(5, 1), offset: 5, offsetInProgress: 6 }, ents(6, 1, 1), 5, 6, ents(5, 1, 1, 1), undefined],
+    [
+      { entries: ents(5, 1), offset: 5, offsetInProgress: 5 },
+      ents(6, 1, 1),
+      5,
+      5,
+      ents(5, 1, 1, 1),
+      undefined,
+    ],
+    [
+      { entries: ents(5, 1), offset: 5, offsetInProgress: 6 },
+      ents(6, 1, 1),
+      5,
+      6,
+      ents(5, 1, 1, 1),
+      undefined,
+    ],
     [
       { entries: ents(5, 1), offset: 5, offsetInProgress: 5 },
       ents(5, 2, 2),
@@ -285,7 +339,7 @@ test('Unstable.truncateAndAppend: append, replace, or truncate then append', () 
   });
 });
 
-test('Unstable.truncateAndAppend: never aliases the caller array', () => {
+void test('Unstable.truncateAndAppend: never aliases the caller array', () => {
   const u = unstable({ entries: ents(5, 1), offset: 5 });
   const replacement = ents(5, 2);
   u.truncateAndAppend(replacement);
@@ -293,7 +347,7 @@ test('Unstable.truncateAndAppend: never aliases the caller array', () => {
   assert.equal(replacement.length, 1, "the caller's array did not grow");
 });
 
-test('Unstable: arrays handed out do not change when the log changes', () => {
+void test('Unstable: arrays handed out do not change when the log changes', () => {
   const u = unstable({ entries: ents(5, 1, 1), offset: 5 });
   const next = u.nextEntries();
   const sl = u.slice(5, 7);
@@ -303,23 +357,26 @@ test('Unstable: arrays handed out do not change when the log changes', () => {
   assert.deepEqual(sl, ents(5, 1, 1));
 });
 
-test('Unstable.slice / sliceLimited: bounds are checked', () => {
+void test('Unstable.slice / sliceLimited: bounds are checked', () => {
   const u = unstable({ entries: ents(5, 1, 1, 2), offset: 5 });
   assert.deepEqual(u.slice(6, 8), ents(6, 1, 2));
   assert.deepEqual(u.slice(5, 5), []);
   assert.deepEqual(u.sliceLimited(5, 8, 0), ents(5, 1));
   assert.deepEqual(u.sliceLimited(5, 8, Number.POSITIVE_INFINITY), ents(5, 1, 1, 2));
-  assert.throws(() => u.slice(7, 6), (e) => e instanceof RaftPanic && /invalid unstable\.slice 7 > 6/.test(e.message));
+  assert.throws(
+    () => u.slice(7, 6),
+    (e) => e instanceof RaftPanic && /invalid unstable\.slice 7 > 6/.test(e.message),
+  );
   assert.throws(() => u.slice(4, 6), /unstable\.slice\[4,6\) out of bound \[5,8\]/);
   assert.throws(() => u.slice(6, 9), /unstable\.slice\[6,9\) out of bound \[5,8\]/);
 });
 
-test('Unstable.truncateAndAppend: a gap after the last entry panics', () => {
+void test('Unstable.truncateAndAppend: a gap after the last entry panics', () => {
   const u = unstable({ entries: ents(5, 1), offset: 5 });
   assert.throws(() => u.truncateAndAppend(ents(8, 1)), RaftPanic);
 });
 
-test('Unstable.stableSnapTo: only the matching snapshot is dropped', () => {
+void test('Unstable.stableSnapTo: only the matching snapshot is dropped', () => {
   const u = unstable({ offset: 5, snapshot: snap(4, 1), snapshotInProgress: true });
   u.stableSnapTo(3);
   assert.notEqual(u.snapshot, undefined);

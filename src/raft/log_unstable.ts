@@ -198,10 +198,7 @@ export class Unstable {
     if (lo > hi) raftPanic(this.logger, `invalid unstable.slice ${lo} > ${hi}`);
     const upper = this.offset + this.entries.length;
     if (lo < this.offset || hi > upper) {
-      raftPanic(
-        this.logger,
-        `unstable.slice[${lo},${hi}) out of bound [${this.offset},${upper}]`,
-      );
+      raftPanic(this.logger, `unstable.slice[${lo},${hi}) out of bound [${this.offset},${upper}]`);
     }
   }
 }

@@ -23,7 +23,7 @@ function voters(...ids: number[]): ConfState {
   return { ...newConfState(), voters: ids };
 }
 
-test('MemoryStorage: a fresh storage holds only the dummy entry', () => {
+void test('MemoryStorage: a fresh storage holds only the dummy entry', () => {
   const s = newMemoryStorage();
   assert.equal(s.firstIndex(), 1);
   assert.equal(s.lastIndex(), 0);
@@ -36,7 +36,7 @@ test('MemoryStorage: a fresh storage holds only the dummy entry', () => {
   });
 });
 
-test('MemoryStorage.term: compacted below the dummy, unavailable past the end', () => {
+void test('MemoryStorage.term: compacted below the dummy, unavailable past the end', () => {
   const cases: [number, number | typeof ErrCompacted | typeof ErrUnavailable][] = [
     [2, ErrCompacted],
     [3, 3],
@@ -51,7 +51,7 @@ test('MemoryStorage.term: compacted below the dummy, unavailable past the end', 
   }
 });
 
-test('MemoryStorage.entries: ranges, compaction and size limits', () => {
+void test('MemoryStorage.entries: ranges, compaction and size limits', () => {
   const es = ents(3, 3, 4, 5, 6);
   const [s1, s2, s3] = [entrySize(es[1]!), entrySize(es[2]!), entrySize(es[3]!)];
   const cases: [number, number, number, Entry[] | typeof ErrCompacted][] = [
@@ -71,10 +71,13 @@ test('MemoryStorage.entries: ranges, compaction and size limits', () => {
     if (Array.isArray(want)) assert.deepEqual(s.entries(lo, hi, max), want, `case ${n}`);
     else assert.throws(() => s.entries(lo, hi, max), want, `case ${n}`);
   });
-  assert.throws(() => withEnts(es).entries(4, 8, noLimit), /entries' hi\(8\) is out of bound lastindex\(6\)/);
+  assert.throws(
+    () => withEnts(es).entries(4, 8, noLimit),
+    /entries' hi\(8\) is out of bound lastindex\(6\)/,
+  );
 });
 
-test('MemoryStorage.entries: the result belongs to the caller', () => {
+void test('MemoryStorage.entries: the result belongs to the caller', () => {
   const s = withEnts(ents(3, 3, 4, 5));
   const got = s.entries(4, 6, noLimit);
   got.push(...ents(6, 9));
@@ -83,7 +86,7 @@ test('MemoryStorage.entries: the result belongs to the caller', () => {
   assert.equal(s.term(4), 4);
 });
 
-test('MemoryStorage.lastIndex / firstIndex follow append and compact', () => {
+void test('MemoryStorage.lastIndex / firstIndex follow append and compact', () => {
   const s = withEnts(ents(3, 3, 4, 5));
   assert.equal(s.lastIndex(), 5);
   assert.equal(s.firstIndex(), 4);
@@ -93,7 +96,7 @@ test('MemoryStorage.lastIndex / firstIndex follow append and compact', () => {
   assert.equal(s.firstIndex(), 5);
 });
 
-test('MemoryStorage.compact: the compact index becomes the dummy', () => {
+void test('MemoryStorage.compact: the compact index becomes the dummy', () => {
   const cases: [number, boolean, number, number, number][] = [
     [2, true, 3, 3, 3],
     [3, true, 3, 3, 3],
@@ -109,17 +112,20 @@ test('MemoryStorage.compact: the compact index becomes the dummy', () => {
     assert.equal(dummy.term, wterm);
     assert.equal(s.ents.length, wlen);
   }
-  assert.throws(() => withEnts(ents(3, 3, 4, 5)).compact(6), /compact 6 is out of bound lastindex\(5\)/);
+  assert.throws(
+    () => withEnts(ents(3, 3, 4, 5)).compact(6),
+    /compact 6 is out of bound lastindex\(5\)/,
+  );
 });
 
-test('MemoryStorage.compact: entries handed out before are unaffected', () => {
+void test('MemoryStorage.compact: entries handed out before are unaffected', () => {
   const s = withEnts(ents(3, 3, 4, 5));
   const before = s.entries(4, 6, noLimit);
   s.compact(4);
   assert.deepEqual(before, ents(4, 4, 5));
 });
 
-test('MemoryStorage.createSnapshot: records index, term, ConfState and data', () => {
+void test('MemoryStorage.createSnapshot: records index, term, ConfState and data', () => {
   const cs = voters(1, 2, 3);
   const data = new TextEncoder().encode('data');
   for (const i of [4, 5]) {
@@ -130,7 +136,10 @@ test('MemoryStorage.createSnapshot: records index, term, ConfState and data', ()
     assert.deepEqual(s.snapshot(), want);
     assert.throws(() => s.createSnapshot(i, cs, data), ErrSnapOutOfDate);
   }
-  assert.throws(() => withEnts(ents(3, 3, 4, 5)).createSnapshot(6, cs, data), /snapshot 6 is out of bound lastindex\(5\)/);
+  assert.throws(
+    () => withEnts(ents(3, 3, 4, 5)).createSnapshot(6, cs, data),
+    /snapshot 6 is out of bound lastindex\(5\)/,
+  );
   const s = withEnts(ents(3, 3, 4, 5));
   cs.voters.push(4);
   s.createSnapshot(4, cs, data);
@@ -138,7 +147,7 @@ test('MemoryStorage.createSnapshot: records index, term, ConfState and data', ()
   assert.deepEqual(s.snapshot().metadata.confState.voters, [1, 2, 3, 4], 'ConfState copied');
 });
 
-test('MemoryStorage.append: truncates conflicts and skips compacted entries', () => {
+void test('MemoryStorage.append: truncates conflicts and skips compacted entries', () => {
   const cases: [Entry[], Entry[]][] = [
     [ents(1, 1, 2), ents(3, 3, 4, 5)],
     [ents(3, 3, 4, 5), ents(3, 3, 4, 5)],
@@ -153,12 +162,15 @@ test('MemoryStorage.append: truncates conflicts and skips compacted entries', ()
     s.append(toAppend);
     assert.deepEqual(s.ents, want, `case ${n}`);
   });
-  assert.throws(() => withEnts(ents(3, 3, 4, 5)).append(ents(7, 5)), (e) => {
-    return e instanceof RaftPanic && e.message === 'missing log entry [last: 5, append at: 7]';
-  });
+  assert.throws(
+    () => withEnts(ents(3, 3, 4, 5)).append(ents(7, 5)),
+    (e) => {
+      return e instanceof RaftPanic && e.message === 'missing log entry [last: 5, append at: 7]';
+    },
+  );
 });
 
-test('MemoryStorage.append: entries handed out before keep their content', () => {
+void test('MemoryStorage.append: entries handed out before keep their content', () => {
   const s = withEnts(ents(3, 3, 4, 5));
   const before = s.entries(4, 6, noLimit);
   s.append(ents(4, 6));
@@ -166,7 +178,7 @@ test('MemoryStorage.append: entries handed out before keep their content', () =>
   assert.deepEqual(s.entries(4, 5, noLimit), ents(4, 6));
 });
 
-test('MemoryStorage.applySnapshot: replaces the log; refuses older snapshots', () => {
+void test('MemoryStorage.applySnapshot: replaces the log; refuses older snapshots', () => {
   const cs = voters(1, 2, 3);
   const data = new TextEncoder().encode('data');
   const at = (index: number, term: number): Snapshot => ({
@@ -192,7 +204,7 @@ test('MemoryStorage.applySnapshot: replaces the log; refuses older snapshots', (
   assert.deepEqual(MemoryStorage.withConfState(cs).initialState().confState, cs);
 });
 
-test('MemoryStorage.snapshot: returns a copy', () => {
+void test('MemoryStorage.snapshot: returns a copy', () => {
   const s = newMemoryStorage();
   s.append(ents(1, 1, 2));
   s.createSnapshot(2, voters(1), new Uint8Array([1, 2]));
@@ -203,7 +215,7 @@ test('MemoryStorage.snapshot: returns a copy', () => {
   assert.equal(s.snapshot().data![0], 1);
 });
 
-test('MemoryStorage.setHardState: initialState returns it', () => {
+void test('MemoryStorage.setHardState: initialState returns it', () => {
   const s = newMemoryStorage();
   const hs = { term: 3, vote: 2, commit: 1 };
   s.setHardState(hs);
