@@ -170,7 +170,7 @@ export class MemoryStorage implements Storage {
    * log; call compact() for that. Throws ErrSnapOutOfDate if i is not past the current
    * snapshot; panics if i > lastIndex().
    */
-  createSnapshot(i: number, cs?: ConfState | undefined, data?: Uint8Array | undefined): Snapshot {
+  createSnapshot(i: number, cs?: ConfState, data?: Uint8Array): Snapshot {
     if (i <= this.snap.metadata.index) throw new ErrSnapOutOfDate();
     if (i > this.lastIndex()) {
       raftPanic(this.logger, `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
@@ -225,7 +225,7 @@ export class MemoryStorage implements Storage {
       );
     }
     // Nothing outside holds this.ents (entries() copies), so truncating in place is safe.
-    this.ents.length = at;
+    if (this.ents.length !== at) this.ents.length = at;
     for (let k = skip; k < entries.length; k++) this.ents.push(entries[k] as Entry);
   }
 

@@ -98,7 +98,7 @@ void test('cloneSnapshot copies lists and data', () => {
   const c = cloneSnapshot(s);
   assert.deepEqual(c, s);
   c.metadata.confState.voters.push(3);
-  c.data![0] = 7;
+  c.data[0] = 7;
   assert.deepEqual(s.metadata.confState.voters, [1, 2]);
   assert.equal(s.data[0], 1);
 });

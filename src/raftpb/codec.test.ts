@@ -2,6 +2,7 @@
 // raftpb codec. Property tests and the protobufjs oracle live in codec.property.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -44,7 +45,8 @@ import type { ConfState, Entry, Message, Snapshot, SnapshotMetadata } from './ty
 // Golden vectors
 
 const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/raftpb-golden/', import.meta.url));
-const haveGolden = existsSync(`${GOLDEN_DIR}vectors.json`) && existsSync(`${GOLDEN_DIR}invalid.json`);
+const haveGolden =
+  existsSync(`${GOLDEN_DIR}vectors.json`) && existsSync(`${GOLDEN_DIR}invalid.json`);
 if (!haveGolden) {
   console.error(`!!! raftpb golden vectors not found at ${GOLDEN_DIR}: golden tests SKIPPED !!!`);
 }
@@ -138,29 +140,28 @@ const fromJson = {
  * decoder returns `undefined` for an all-empty snapshot, and the vectors (written by Go)
  * always carry the snapshot object; undefined is replaced by that empty object here.
  */
-const codecs: Record<string, { enc: (v: never) => Uint8Array; dec: (b: Uint8Array) => unknown }> =
-  {
-    Entry: { enc: encodeEntry, dec: decodeEntry },
-    HardState: { enc: encodeHardState, dec: decodeHardState },
-    ConfState: { enc: encodeConfState, dec: decodeConfState },
-    SnapshotMetadata: { enc: encodeSnapshotMetadata, dec: decodeSnapshotMetadata },
-    Snapshot: { enc: encodeSnapshot, dec: decodeSnapshot },
-    ConfChange: { enc: encodeConfChange, dec: decodeConfChange },
-    ConfChangeSingle: { enc: encodeConfChangeSingle, dec: decodeConfChangeSingle },
-    ConfChangeV2: { enc: encodeConfChangeV2, dec: decodeConfChangeV2 },
-    Message: {
-      enc: encodeMessage,
-      dec: (b) => {
-        const m = decodeMessage(b);
-        return { ...m, snapshot: m.snapshot ?? { data: undefined, ...emptySnapshot() } };
-      },
+const codecs: Record<string, { enc: (v: never) => Uint8Array; dec: (b: Uint8Array) => unknown }> = {
+  Entry: { enc: encodeEntry, dec: decodeEntry },
+  HardState: { enc: encodeHardState, dec: decodeHardState },
+  ConfState: { enc: encodeConfState, dec: decodeConfState },
+  SnapshotMetadata: { enc: encodeSnapshotMetadata, dec: decodeSnapshotMetadata },
+  Snapshot: { enc: encodeSnapshot, dec: decodeSnapshot },
+  ConfChange: { enc: encodeConfChange, dec: decodeConfChange },
+  ConfChangeSingle: { enc: encodeConfChangeSingle, dec: decodeConfChangeSingle },
+  ConfChangeV2: { enc: encodeConfChangeV2, dec: decodeConfChangeV2 },
+  Message: {
+    enc: encodeMessage,
+    dec: (b) => {
+      const m = decodeMessage(b);
+      return { ...m, snapshot: m.snapshot ?? { data: undefined, ...emptySnapshot() } };
     },
-  };
+  },
+};
 
 const vectors = loadJson<Vector>('vectors.json');
 const invalid = loadJson<Invalid>('invalid.json');
 
-test('golden vectors: decode gives the value, encode gives the bytes', async (t) => {
+void test('golden vectors: decode gives the value, encode gives the bytes', async (t) => {
   if (!haveGolden) return t.skip(`golden vectors absent at ${GOLDEN_DIR}`);
   assert.equal(vectors.length, 66);
   for (const v of vectors) {
@@ -176,7 +177,7 @@ test('golden vectors: decode gives the value, encode gives the bytes', async (t)
   }
 });
 
-test('golden vectors: the all-empty snapshot decodes to undefined and encodes back', (t) => {
+void test('golden vectors: the all-empty snapshot decodes to undefined and encodes back', (t) => {
   if (!haveGolden) return t.skip(`golden vectors absent at ${GOLDEN_DIR}`);
   const v = vectors.find((x) => x.name === 'Message/MsgHup-zero');
   assert.ok(v);
@@ -185,7 +186,7 @@ test('golden vectors: the all-empty snapshot decodes to undefined and encodes ba
   assert.equal(hex(encodeMessage(m)), v.hex);
 });
 
-test('invalid vectors are refused with RaftpbDecodeError', async (t) => {
+void test('invalid vectors are refused with RaftpbDecodeError', async (t) => {
   if (!haveGolden) return t.skip(`golden vectors absent at ${GOLDEN_DIR}`);
   assert.equal(invalid.length, 27);
   for (const v of invalid) {
@@ -213,15 +214,18 @@ function refuses(fn: () => unknown, re: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof RaftpbDecodeError && re.test(e.message));
 }
 
-test('errors name the type, field and offset', () => {
-  refuses(() => decodeHardState(unhex('0801108080808080808010')), /HardState\.vote at byte 3: value exceeds 2\^53-1/);
+void test('errors name the type, field and offset', () => {
+  refuses(
+    () => decodeHardState(unhex('0801108080808080808010')),
+    /HardState\.vote at byte 3: value exceeds 2\^53-1/,
+  );
   refuses(() => decodeEntry(unhex('0800100118012205')), /Entry\.data at byte 7: length 5/);
   refuses(() => decodeHardState(unhex('080110')), /HardState\.vote at byte 3: truncated/);
   refuses(() => decodeMessage(unhex('0a00')), /Message\.type at byte 0: wrong wire type 2/);
   refuses(() => decodeHardState(unhex('0d00000000')), /HardState\.term .*wrong wire type 5/);
 });
 
-test('unknown fields of every wire type are skipped', () => {
+void test('unknown fields of every wire type are skipped', () => {
   const base = encodeHardState({ term: 3, vote: 2, commit: 1 });
   const extra = unhex(
     [
@@ -237,7 +241,7 @@ test('unknown fields of every wire type are skipped', () => {
   assert.deepStrictEqual(decodeHardState(mixed), { term: 3, vote: 2, commit: 1 });
 });
 
-test('malformed groups and tags are refused', () => {
+void test('malformed groups and tags are refused', () => {
   refuses(() => decodeHardState(unhex('9b01a001')), /unterminated group|truncated/);
   refuses(() => decodeHardState(unhex('9b01a401')), /end-group does not match/);
   refuses(() => decodeHardState(unhex('9c01')), /stray end-group/);
@@ -246,7 +250,7 @@ test('malformed groups and tags are refused', () => {
   refuses(() => decodeHardState(unhex('0001')), /field number 0/);
 });
 
-test('fields in any order, last scalar wins, missing fields are zero', () => {
+void test('fields in any order, last scalar wins, missing fields are zero', () => {
   assert.deepStrictEqual(decodeHardState(unhex('18031002080108ff01')), {
     term: 255,
     vote: 2,
@@ -262,7 +266,7 @@ test('fields in any order, last scalar wins, missing fields are zero', () => {
   assert.deepStrictEqual(decodeMessage(new Uint8Array()), newMessage({ type: MessageType.MsgHup }));
 });
 
-test('varints: non-minimal accepted, 64-bit excess and unsafe values refused', () => {
+void test('varints: non-minimal accepted, 64-bit excess and unsafe values refused', () => {
   assert.deepStrictEqual(decodeHardState(unhex('08808000')).term, 0);
   assert.equal(decodeHardState(unhex('08ffffffffffffff0f')).term, Number.MAX_SAFE_INTEGER);
   refuses(() => decodeHardState(unhex('088080808080808010')), /exceeds 2\^53-1/);
@@ -270,15 +274,17 @@ test('varints: non-minimal accepted, 64-bit excess and unsafe values refused', (
   refuses(() => decodeHardState(unhex('08' + 'ff'.repeat(9) + '80')), /longer than 10 bytes/);
 });
 
-test('bools: any non-zero varint is true', () => {
+void test('bools: any non-zero varint is true', () => {
   assert.equal(decodeConfState(unhex('2802')).autoLeave, true);
   assert.equal(decodeConfState(unhex('2880808080808080808001')).autoLeave, true);
   assert.equal(decodeConfState(unhex('28808000')).autoLeave, false);
   assert.equal(decodeMessage(unhex('5005')).reject, true);
 });
 
-test('ConfState lists may be packed, unpacked or both', () => {
-  const cs = decodeConfState(unhex('0a03010203' + '0804' + '1200' + '1a02ac02' + '22017f' + '2801'));
+void test('ConfState lists may be packed, unpacked or both', () => {
+  const cs = decodeConfState(
+    unhex('0a03010203' + '0804' + '1200' + '1a02ac02' + '22017f' + '2801'),
+  );
   assert.deepStrictEqual(cs, {
     voters: [1, 2, 3, 4],
     learners: [],
@@ -291,7 +297,7 @@ test('ConfState lists may be packed, unpacked or both', () => {
   refuses(() => decodeConfState(unhex('2a00')), /ConfState\.autoLeave .*wrong wire type 2/);
 });
 
-test('unknown enum numbers are kept', () => {
+void test('unknown enum numbers are kept', () => {
   const m = decodeMessage(unhex('0863'));
   assert.equal(m.type, 99);
   assert.equal(hex(encodeMessage(m)).slice(0, 4), '0863');
@@ -299,7 +305,7 @@ test('unknown enum numbers are kept', () => {
   assert.equal(decodeConfChangeV2(unhex('0809')).transition, 9);
 });
 
-test('a repeated singular message field is merged', () => {
+void test('a repeated singular message field is merged', () => {
   const first = encodeSnapshotMetadata({
     confState: { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: true },
     index: 5,
@@ -309,13 +315,19 @@ test('a repeated singular message field is merged', () => {
   const bytesS = new Uint8Array([0x12, first.length, ...first, 0x12, 0x04, 0x0a, 0x02, 0x08, 0x02]);
   const s = decodeSnapshot(bytesS);
   assert.deepStrictEqual(s.metadata, {
-    confState: { voters: [1, 2], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: true },
+    confState: {
+      voters: [1, 2],
+      learners: [],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: true,
+    },
     index: 5,
     term: 2,
   });
 });
 
-test('Message: vote (13) only when non-zero, responses (14) last, 3.6 types', () => {
+void test('Message: vote (13) only when non-zero, responses (14) last, 3.6 types', () => {
   const resp = newMessage({ type: MessageType.MsgStorageAppendResp, to: 1, from: 2, index: 7 });
   const m = newMessage({
     type: MessageType.MsgStorageAppend,
@@ -340,7 +352,7 @@ test('Message: vote (13) only when non-zero, responses (14) last, 3.6 types', ()
   }
 });
 
-test('Message.responses nesting is bounded', () => {
+void test('Message.responses nesting is bounded', () => {
   let m = newMessage({ type: MessageType.MsgStorageApply });
   for (let i = 1; i < MAX_MESSAGE_DEPTH; i++) {
     m = newMessage({ type: MessageType.MsgStorageApply, responses: [m] });
@@ -365,7 +377,7 @@ test('Message.responses nesting is bounded', () => {
   refuses(() => decodeMessage(b), /nested deeper than/);
 });
 
-test('non-empty snapshot is kept; snapshot with empty data is not empty', () => {
+void test('non-empty snapshot is kept; snapshot with empty data is not empty', () => {
   const s: Snapshot = { data: new Uint8Array(), metadata: emptySnapshot().metadata };
   const m = newMessage({ type: MessageType.MsgSnap, snapshot: s });
   assert.deepStrictEqual(decodeMessage(encodeMessage(m)).snapshot, s);
@@ -373,7 +385,7 @@ test('non-empty snapshot is kept; snapshot with empty data is not empty', () => 
   assert.equal(decodeMessage(unhex('4a00')).snapshot, undefined);
 });
 
-test('bytes are copies by default and views with { copy: false }', () => {
+void test('bytes are copies by default and views with { copy: false }', () => {
   const e: Entry = { term: 1, index: 2, type: 0, data: Uint8Array.of(1, 2, 3) };
   const buf = encodeEntry(e);
   const copied = decodeEntry(buf);
@@ -390,7 +402,7 @@ test('bytes are copies by default and views with { copy: false }', () => {
   assert.equal(decodeEntry(nodeBuf, { copy: false }).data?.constructor, Uint8Array);
 });
 
-test('encoders refuse numbers that are not safe unsigned integers', () => {
+void test('encoders refuse numbers that are not safe unsigned integers', () => {
   for (const bad of [-1, 1.5, 2 ** 53, NaN, Infinity, -Infinity]) {
     assert.throws(() => encodeHardState({ term: bad, vote: 0, commit: 0 }), RangeError);
     assert.throws(
@@ -401,7 +413,7 @@ test('encoders refuse numbers that are not safe unsigned integers', () => {
   assert.throws(() => decodeEntry('x' as unknown as Uint8Array), TypeError);
 });
 
-test('encodeMessageInto and encodeEntryInto write at an offset and check room', () => {
+void test('encodeMessageInto and encodeEntryInto write at an offset and check room', () => {
   const m = newMessage({ type: MessageType.MsgHeartbeat, to: 2, from: 1, term: 3, commit: 9 });
   const n = messageSize(m);
   const buf = new Uint8Array(n + 4);
@@ -413,7 +425,7 @@ test('encodeMessageInto and encodeEntryInto write at an offset and check room', 
   assert.throws(() => encodeEntryInto(new Uint8Array(5), 0, e), RangeError);
 });
 
-test('round trip of every type keeps the value', () => {
+void test('round trip of every type keeps the value', () => {
   const cs: ConfState = {
     voters: [3, 1],
     learners: [2 ** 40],

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 
 import fc from 'fast-check';
@@ -18,8 +19,11 @@ import type { ConfChange, ConfChangeSingle, ConfChangeV2 } from './types.ts';
 
 const { ConfChangeAddNode, ConfChangeRemoveNode, ConfChangeUpdateNode, ConfChangeAddLearnerNode } =
   ConfChangeType;
-const { ConfChangeTransitionAuto, ConfChangeTransitionJointImplicit, ConfChangeTransitionJointExplicit } =
-  ConfChangeTransition;
+const {
+  ConfChangeTransitionAuto,
+  ConfChangeTransitionJointImplicit,
+  ConfChangeTransitionJointExplicit,
+} = ConfChangeTransition;
 
 const v2 = (transition: ConfChangeTransition, n: number): ConfChangeV2 => ({
   transition,
@@ -27,7 +31,7 @@ const v2 = (transition: ConfChangeTransition, n: number): ConfChangeV2 => ({
   context: undefined,
 });
 
-test('confChangeAsV2: v1 becomes one Auto change with the same context; v2 is kept', () => {
+void test('confChangeAsV2: v1 becomes one Auto change with the same context; v2 is kept', () => {
   const ctx = Uint8Array.of(7);
   const cc: ConfChange = { type: ConfChangeRemoveNode, nodeId: 3, context: ctx, id: 99 };
   assert.deepStrictEqual(confChangeAsV2(cc), {
@@ -41,7 +45,7 @@ test('confChangeAsV2: v1 becomes one Auto change with the same context; v2 is ke
   assert.ok(!isConfChangeV2(cc));
 });
 
-test('enterJoint and leaveJoint', () => {
+void test('enterJoint and leaveJoint', () => {
   // [transition, number of changes, autoLeave, ok, leaveJoint]
   const cases: [ConfChangeTransition, number, boolean, boolean, boolean][] = [
     [ConfChangeTransitionAuto, 0, false, false, true],
@@ -64,7 +68,7 @@ test('enterJoint and leaveJoint', () => {
   assert.throws(() => enterJoint(v2(7 as ConfChangeTransition, 1)), /unknown transition: 7/);
 });
 
-test('confChangesFromString parses the operations', () => {
+void test('confChangesFromString parses the operations', () => {
   assert.deepStrictEqual(confChangesFromString(''), []);
   assert.deepStrictEqual(confChangesFromString('   '), []);
   assert.deepStrictEqual(confChangesFromString(' v1 l2 r3 u4 v9007199254740991 '), [
@@ -77,7 +81,7 @@ test('confChangesFromString parses the operations', () => {
   assert.deepStrictEqual(confChangesFromString('v007'), [{ type: ConfChangeAddNode, nodeId: 7 }]);
 });
 
-test('confChangesFromString errors read like etcd-raft', () => {
+void test('confChangesFromString errors read like etcd-raft', () => {
   const cases: [string, string][] = [
     ['v', 'unknown token v'],
     ['v1  v2', 'unknown token '],
@@ -89,7 +93,10 @@ test('confChangesFromString errors read like etcd-raft', () => {
     ['v+1', 'strconv.ParseUint: parsing "+1": invalid syntax'],
     ['l1_0', 'strconv.ParseUint: parsing "1_0": invalid syntax'],
     ['v1 r0x10', 'strconv.ParseUint: parsing "0x10": invalid syntax'],
-    ['u18446744073709551616', 'strconv.ParseUint: parsing "18446744073709551616": value out of range'],
+    [
+      'u18446744073709551616',
+      'strconv.ParseUint: parsing "18446744073709551616": value out of range',
+    ],
     ['u9007199254740992', 'strconv.ParseUint: parsing "9007199254740992": value out of range'],
   ];
   for (const [input, message] of cases) {
@@ -97,7 +104,7 @@ test('confChangesFromString errors read like etcd-raft', () => {
   }
 });
 
-test('confChangesToString prints letters and ids, unknown types as "unknown"', () => {
+void test('confChangesToString prints letters and ids, unknown types as "unknown"', () => {
   assert.equal(confChangesToString([]), '');
   assert.equal(
     confChangesToString([
@@ -111,7 +118,7 @@ test('confChangesToString prints letters and ids, unknown types as "unknown"', (
   );
 });
 
-test('confChangesToString and confChangesFromString are inverses', () => {
+void test('confChangesToString and confChangesFromString are inverses', () => {
   const single: fc.Arbitrary<ConfChangeSingle> = fc
     .tuple(fc.integer({ min: 0, max: 3 }), fc.maxSafeNat())
     .map(([type, nodeId]) => ({ type: type as ConfChangeType, nodeId }));
@@ -122,7 +129,7 @@ test('confChangesToString and confChangesFromString are inverses', () => {
   );
 });
 
-test('marshalConfChange picks the entry type and encoding', () => {
+void test('marshalConfChange picks the entry type and encoding', () => {
   const cc: ConfChange = { type: ConfChangeAddNode, nodeId: 2, context: undefined, id: 5 };
   const m1 = marshalConfChange(cc);
   assert.equal(m1.type, EntryType.EntryConfChange);

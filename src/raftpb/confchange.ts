@@ -52,9 +52,7 @@ export function enterJoint(cc: ConfChangeV2): { autoLeave: boolean; ok: boolean 
  * Auto transition and no changes (the context does not matter).
  */
 export function leaveJoint(cc: ConfChangeV2): boolean {
-  return (
-    cc.transition === ConfChangeTransition.ConfChangeTransitionAuto && cc.changes.length === 0
-  );
+  return cc.transition === ConfChangeTransition.ConfChangeTransitionAuto && cc.changes.length === 0;
 }
 
 /** The change type of each operation letter of confChangesFromString. */
@@ -121,6 +119,7 @@ export function marshalConfChange(cc: ConfChange | ConfChangeV2): {
   type: EntryType;
   data: Uint8Array;
 } {
-  if (isConfChangeV2(cc)) return { type: EntryType.EntryConfChangeV2, data: encodeConfChangeV2(cc) };
+  if (isConfChangeV2(cc))
+    return { type: EntryType.EntryConfChangeV2, data: encodeConfChangeV2(cc) };
   return { type: EntryType.EntryConfChange, data: encodeConfChange(cc) };
 }

@@ -14,17 +14,20 @@ const cs = (
   autoLeave = false,
 ): ConfState => ({ voters, learners, votersOutgoing, learnersNext, autoLeave });
 
-test('confStateEquivalent ignores order within each list', () => {
+void test('confStateEquivalent ignores order within each list', () => {
   assert.equal(confStateEquivalent(cs([1, 2, 3]), cs([3, 1, 2])), null);
   assert.equal(
-    confStateEquivalent(cs([1, 2], [4, 3], [2, 1], [3], true), cs([2, 1], [3, 4], [1, 2], [3], true)),
+    confStateEquivalent(
+      cs([1, 2], [4, 3], [2, 1], [3], true),
+      cs([2, 1], [3, 4], [1, 2], [3], true),
+    ),
     null,
   );
   assert.equal(confStateEquivalent(cs([]), cs([])), null);
   assert.equal(confStateEquivalent(cs([10, 9]), cs([9, 10])), null, 'numeric, not string, sort');
 });
 
-test('confStateEquivalent reports each difference', () => {
+void test('confStateEquivalent reports each difference', () => {
   const cases: [ConfState, ConfState, RegExp][] = [
     [cs([1, 2]), cs([1, 3]), /\(voters differ\)/],
     [cs([1]), cs([1, 1]), /\(voters differ\)/],
@@ -41,10 +44,13 @@ test('confStateEquivalent reports each difference', () => {
     assert.match(err.message, /Inputs were:/);
   }
   const err = confStateEquivalent(cs([3, 1]), cs([2]));
-  assert.match(err?.message ?? '', /voters=\[1 3\].*\n.*voters=\[2\].*\nInputs were:\n.*voters=\[3 1\]/);
+  assert.match(
+    err?.message ?? '',
+    /voters=\[1 3\].*\n.*voters=\[2\].*\nInputs were:\n.*voters=\[3 1\]/,
+  );
 });
 
-test('confStateEquivalent does not modify its inputs and is symmetric', () => {
+void test('confStateEquivalent does not modify its inputs and is symmetric', () => {
   const ids = fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 4 });
   const arb = fc
     .tuple(ids, ids, ids, ids, fc.boolean())
@@ -55,7 +61,13 @@ test('confStateEquivalent does not modify its inputs and is symmetric', () => {
       const ab = confStateEquivalent(a, b);
       assert.equal(JSON.stringify([a, b]), before);
       assert.equal(ab === null, confStateEquivalent(b, a) === null);
-      const shuffled = cs([...a.voters].reverse(), a.learners, a.votersOutgoing, a.learnersNext, a.autoLeave);
+      const shuffled = cs(
+        [...a.voters].reverse(),
+        a.learners,
+        a.votersOutgoing,
+        a.learnersNext,
+        a.autoLeave,
+      );
       assert.equal(confStateEquivalent(a, shuffled), null);
     }),
   );

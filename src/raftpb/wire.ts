@@ -6,6 +6,8 @@
  * a length or varint inside an embedded message can never borrow bytes from its parent.
  */
 
+import { varintSize } from './size.ts';
+
 /** The largest integer a decoded uint64 may hold: Number.MAX_SAFE_INTEGER, 2^53-1. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -48,16 +50,20 @@ export class RaftpbDecodeError extends Error {
 }
 
 /**
- * Reader is the decoding cursor. `copy` selects whether bytes fields are copied out of the
- * input (true) or returned as views on it (false). `depth` counts nested Messages.
+ * Reader is the decoding cursor. `copy` selects whether bytes fields are views on a
+ * private copy of the input (true) or on the input itself (false).
  */
 export class Reader {
   /** buf is the whole input; offsets in errors are relative to it. */
   readonly buf: Uint8Array;
   /** pos is the next byte to read; 0 <= pos <= buf.length. */
   pos = 0;
-  /** copy makes readBytes return copies instead of subarrays of buf. */
+  /** copy makes readBytes return views on a private copy of buf instead of on buf. */
   readonly copy: boolean;
+  /** arena is the private copy of buf[arenaBase..], made at the first bytes field. */
+  arena: Uint8Array | undefined = undefined;
+  /** arenaBase is the offset in buf of arena[0]. */
+  arenaBase = 0;
 
   /**
    * Creates a reader at offset 0 of buf. A subclass such as Node's Buffer is first viewed
@@ -71,11 +77,63 @@ export class Reader {
   }
 }
 
+/** DecodeOptions tunes the decoders. */
+export interface DecodeOptions {
+  /**
+   * copy: true (the default) returns bytes fields that share no memory with the input:
+   * views on one private copy of it, made at the first bytes field. false returns
+   * subarrays of the input itself (no copy; the caller must not reuse the input then).
+   */
+  copy?: boolean;
+}
+
+/** newReader checks the input and returns a cursor over it. */
+export function newReader(buf: Uint8Array, opts: DecodeOptions | undefined, type: string): Reader {
+  if (!(buf instanceof Uint8Array)) {
+    throw new TypeError(`Cannot decode ${type}: input must be a Uint8Array`);
+  }
+  return new Reader(buf, opts?.copy !== false);
+}
+
 /**
  * readVarint reads an unsigned varint of at most 10 bytes and 64 bits. The result is a
  * float: exact up to 2^53, possibly rounded above (callers only compare it with limits).
  */
 function readVarint(r: Reader, end: number, where: string): number {
+  const buf = r.buf;
+  const start = r.pos;
+  if (end - start >= 4) {
+    // Up to 28 bits in int arithmetic: every length and most indexes and terms.
+    let b = buf[start]!;
+    let v = b & 0x7f;
+    if (b < 0x80) {
+      r.pos = start + 1;
+      return v;
+    }
+    b = buf[start + 1]!;
+    v |= (b & 0x7f) << 7;
+    if (b < 0x80) {
+      r.pos = start + 2;
+      return v;
+    }
+    b = buf[start + 2]!;
+    v |= (b & 0x7f) << 14;
+    if (b < 0x80) {
+      r.pos = start + 3;
+      return v;
+    }
+    b = buf[start + 3]!;
+    v |= (b & 0x7f) << 21;
+    if (b < 0x80) {
+      r.pos = start + 4;
+      return v;
+    }
+  }
+  return readVarintSlow(r, end, where);
+}
+
+/** readVarintSlow is readVarint for long varints and for varints near the end. */
+function readVarintSlow(r: Reader, end: number, where: string): number {
   const buf = r.buf;
   const start = r.pos;
   let pos = start;
@@ -150,12 +208,23 @@ export function readEnd(r: Reader, end: number, where: string): number {
   return r.pos + n;
 }
 
-/** readBytes reads a length-delimited bytes field, as a copy or a view depending on r.copy. */
+/**
+ * readBytes reads a length-delimited bytes field. With r.copy it returns a view on the
+ * reader's private copy of the input: copying the rest of the input once, at the first
+ * bytes field, costs one allocation instead of one per field (an ArrayBuffer each), and
+ * the fields still never share memory with the caller's buffer or with each other.
+ */
 export function readBytes(r: Reader, end: number, where: string): Uint8Array {
   const n = readLength(r, end, where);
   const start = r.pos;
   r.pos = start + n;
-  return r.copy ? r.buf.slice(start, start + n) : r.buf.subarray(start, start + n);
+  if (!r.copy) return r.buf.subarray(start, start + n);
+  if (r.arena === undefined) {
+    r.arena = r.buf.slice(start);
+    r.arenaBase = start;
+  }
+  const from = start - r.arenaBase;
+  return r.arena.subarray(from, from + n);
 }
 
 /**
@@ -288,4 +357,18 @@ export function writeBytes(buf: Uint8Array, pos: number, data: Uint8Array, where
     buf.set(data, pos);
   }
   return pos + n;
+}
+
+/** delimitedSize is the size of a length-delimited field with a one-byte tag. */
+export function delimitedSize(n: number): number {
+  return 1 + varintSize(n) + n;
+}
+
+/** checkRoom throws a RangeError unless buf holds n bytes from offset. */
+export function checkRoom(buf: Uint8Array, offset: number, n: number, type: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || buf.length - offset < n) {
+    throw new RangeError(
+      `Cannot encode ${type}: ${n} bytes at offset ${offset} exceed buffer length ${buf.length}`,
+    );
+  }
 }

@@ -5,13 +5,14 @@
  * the repository), skipping quietly when they are absent. Files under a `quorum/` or
  * `confchange/` folder go to the matching small driver; every other file runs against a fresh
  * interaction environment. Prints PASS/FAIL per file, a diff for each failure, a summary line,
- * and exits non-zero when anything failed.
+ * and exits non-zero when anything failed. `--rewrite` regenerates the expected outputs of the
+ * named files instead (like datadriven's -rewrite flag).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { runDataDriven } from './datadriven.ts';
+import { rewriteDataDriven, runDataDriven } from './datadriven.ts';
 import type { TestData } from './datadriven.ts';
 
 type Handler = (d: TestData) => string;
@@ -101,15 +102,25 @@ function describeError(err: unknown): string {
 }
 
 /** runFile runs one file and returns the text to print after PASS/FAIL, and the verdict. */
-async function runFile(file: string, shown: string): Promise<{ passed: boolean; report: string }> {
+async function runFile(
+  file: string,
+  shown: string,
+  rewrite: boolean,
+): Promise<{ passed: boolean; report: string }> {
   let current: TestData | undefined;
   try {
     const handler = await drivers[driverFor(file)]();
     const text = readFileSync(file, 'utf8');
-    const r = runDataDriven(text, shown, (d) => {
+    const traced = (d: TestData): string => {
       current = d;
       return handler(d);
-    });
+    };
+    if (rewrite) {
+      const updated = rewriteDataDriven(text, shown, traced);
+      if (updated !== text) writeFileSync(file, updated);
+      return { passed: true, report: updated === text ? '' : 'rewritten' };
+    }
+    const r = runDataDriven(text, shown, traced);
     return { passed: r.passed, report: r.diff };
   } catch (err) {
     const where = current === undefined ? '' : `${current.pos}: ${current.cmd}: `;
@@ -117,9 +128,24 @@ async function runFile(file: string, shown: string): Promise<{ passed: boolean; 
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+const USAGE = `usage: npm run conformance -- [--rewrite] [DIR|FILE ...]
+
+Runs datadriven scenario files (default: ../shared/conformance). With --rewrite, the expected
+outputs of the named files are replaced by the actual ones (review the diff before keeping it).`;
+
+async function main(args: string[]): Promise<number> {
+  const rewrite = args.includes('--rewrite');
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const argv = args.filter((a) => a !== '--rewrite');
   let dirs = argv;
   if (dirs.length === 0) {
+    if (rewrite) {
+      console.log('conformance: --rewrite needs the folders or files to rewrite');
+      return 2;
+    }
     if (!existsSync(DEFAULT_DIR)) {
       const shownDefault = relative(process.cwd(), DEFAULT_DIR) || DEFAULT_DIR;
       console.log(
@@ -141,11 +167,13 @@ async function main(argv: string[]): Promise<number> {
       continue;
     }
     for (const file of files) {
-      const shown = relative(process.cwd(), file) || file;
-      const { passed: ok, report } = await runFile(file, shown);
+      // Paths under a folder named on the command line print as given; the default folder's
+      // print relative to the working directory.
+      const shown = argv.length > 0 ? file : relative(process.cwd(), file) || file;
+      const { passed: ok, report } = await runFile(file, shown, rewrite);
       if (ok) {
         passed++;
-        console.log(`PASS ${shown}`);
+        console.log(`${rewrite && report !== '' ? 'REWROTE' : 'PASS'} ${shown}`);
       } else {
         failed++;
         console.log(`FAIL ${shown}`);

@@ -6,6 +6,7 @@ import {
   parseBool,
   parseDataDriven,
   parseDirective,
+  rewriteDataDriven,
   runDataDriven,
   scanArgBool,
   scanArgString,
@@ -221,5 +222,33 @@ void describe('unifiedDiff', () => {
 
   void it('flags a missing final newline', () => {
     assert.match(unifiedDiff('a\n', 'a', 'x', 'y'), /\\ No newline at end of file/);
+  });
+});
+
+void describe('rewriteDataDriven', () => {
+  const text = '# head\na x=1\n----\nold\n\n# between\nb\ninput\n----\nold b\nmore\n\nc\n';
+
+  void it('keeps the file when outputs equal the expectations', () => {
+    const same = 'a\n----\nok\n\n# tail\n';
+    assert.equal(
+      rewriteDataDriven(same, 'f', (d) => d.expected),
+      same,
+    );
+  });
+
+  void it('replaces expected blocks and keeps directives, inputs and comments', () => {
+    const out = rewriteDataDriven(text, 'f', (d) =>
+      d.cmd === 'b' ? 'x\n\ny' : d.cmd === 'c' ? '' : 'new',
+    );
+    assert.equal(
+      out,
+      '# head\na x=1\n----\nnew\n\n# between\nb\ninput\n----\n----\nx\n\ny\n----\n----\n\nc\n----\n',
+    );
+    // The rewritten file reads back with the new expectations.
+    const cases = parseDataDriven(out, 'f');
+    assert.deepEqual(
+      cases.map((c) => c.expected),
+      ['new\n', 'x\n\ny\n', ''],
+    );
   });
 });

@@ -172,13 +172,20 @@ function readExpected(sc: LineScanner, pos: string): string {
   return out;
 }
 
-/**
- * parseDataDriven splits a datadriven file into its cases. filename is only used for
- * positions. Throws DataDrivenError on a malformed directive line.
- */
-export function parseDataDriven(text: string, filename: string): TestData[] {
-  const sc = new LineScanner(splitLines(text));
-  const cases: TestData[] = [];
+/** A parsed case plus where it sits in the file's lines (for rewriting). */
+interface CaseLayout {
+  data: TestData;
+  /** Index of the line that ends the input block: the `----` line, or the line count. */
+  inputEnd: number;
+  /** Index of the first line after the expected block (and its terminating blank line). */
+  end: number;
+}
+
+/** parseLayout parses a file into cases and remembers the line range of each. */
+function parseLayout(text: string, filename: string): { lines: string[]; cases: CaseLayout[] } {
+  const lines = splitLines(text);
+  const sc = new LineScanner(lines);
+  const cases: CaseLayout[] = [];
   for (let raw = sc.next(); raw !== undefined; raw = sc.next()) {
     let line = raw.trim();
     if (line.startsWith('#')) continue;
@@ -207,14 +214,55 @@ export function parseDataDriven(text: string, filename: string): TestData[] {
       }
       inputLines.push(l);
     }
+    const inputEnd = separator ? sc.line - 1 : sc.line;
     const input = inputLines
       .map((l) => l + '\n')
       .join('')
       .trim();
     const expected = separator ? readExpected(sc, pos) : '';
-    cases.push({ pos, cmd: parsed.cmd, cmdArgs: parsed.cmdArgs, input, expected });
+    const data = { pos, cmd: parsed.cmd, cmdArgs: parsed.cmdArgs, input, expected };
+    cases.push({ data, inputEnd, end: sc.line });
   }
-  return cases;
+  return { lines, cases };
+}
+
+/**
+ * parseDataDriven splits a datadriven file into its cases. filename is only used for
+ * positions. Throws DataDrivenError on a malformed directive line.
+ */
+export function parseDataDriven(text: string, filename: string): TestData[] {
+  return parseLayout(text, filename).cases.map((c) => c.data);
+}
+
+/**
+ * rewriteDataDriven runs every case through handler and returns the file with each expected
+ * block replaced by the actual output (datadriven's -rewrite). Directives, inputs and
+ * comments are kept; an output with blank lines gets a double-separator block.
+ */
+export function rewriteDataDriven(
+  text: string,
+  filename: string,
+  handler: (d: TestData) => string,
+): string {
+  const { lines, cases } = parseLayout(text, filename);
+  const out: string[] = [];
+  let cursor = 0;
+  for (const c of cases) {
+    let actual = handler(c.data);
+    if (actual !== '' && !actual.endsWith('\n')) actual += '\n';
+    const actualLines = splitLines(actual);
+    out.push(...lines.slice(cursor, c.inputEnd), SEPARATOR);
+    if (actualLines.some((l) => l.trim() === '')) {
+      out.push(SEPARATOR, ...actualLines, SEPARATOR, SEPARATOR);
+    } else {
+      out.push(...actualLines);
+    }
+    out.push('');
+    cursor = c.end;
+  }
+  out.push(...lines.slice(cursor));
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out.length === 0 ? '' : out.join('\n') + '\n';
 }
 
 /** cmdArgString renders an argument back in directive syntax (`k`, `k=v`, `k=(a, b)`). */
@@ -254,8 +302,8 @@ export function parseUint(s: string): number {
   return n;
 }
 
-/** parseInt parses a base-10 signed integer (Go strconv.ParseInt). Throws DataDrivenError. */
-export function parseInt(s: string): number {
+/** parseSignedInt parses a base-10 signed integer (Go strconv.ParseInt). Throws DataDrivenError. */
+export function parseSignedInt(s: string): number {
   if (!INT_RE.test(s)) {
     throw new DataDrivenError(`strconv.ParseInt: parsing ${goQuote(s)}: invalid syntax`);
   }
@@ -322,7 +370,7 @@ export function scanArgUint(d: TestData, key: string, i = 0): number {
 
 /** scanArgInt returns value i of the required argument key as a signed integer. */
 export function scanArgInt(d: TestData, key: string, i = 0): number {
-  return wrap(d, key, () => parseInt(scanArgString(d, key, i)));
+  return wrap(d, key, () => parseSignedInt(scanArgString(d, key, i)));
 }
 
 /** scanArgBool returns value i of the required argument key as a boolean. */

@@ -104,6 +104,12 @@ export function configTemplate(): Omit<Config, 'id' | 'storage'> {
 
 const utf8 = new TextEncoder();
 
+/**
+ * maxStabilizeRounds bounds the stabilize loop so that a livelock (a bug) fails the file
+ * instead of hanging the run. Real scenarios settle within a few dozen rounds.
+ */
+const maxStabilizeRounds = 10_000;
+
 /** concatBytes joins two byte strings (either may be absent). */
 function concatBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Array {
   const out = new Uint8Array((a?.length ?? 0) + (b?.length ?? 0));
@@ -270,7 +276,10 @@ export class InteractionEnv {
   stabilize(ids: readonly number[]): void {
     const nodes = ids.length > 0 ? ids.map((id) => this.node(id)) : this.nodes.slice();
     const out = this.output;
-    for (;;) {
+    for (let round = 1; ; round++) {
+      if (round > maxStabilizeRounds) {
+        throw new Error(`stabilize: no fixed point after ${maxStabilizeRounds} rounds`);
+      }
       let done = true;
       for (const n of nodes) {
         if (!n.rawNode.hasReady()) continue;

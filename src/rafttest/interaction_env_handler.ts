@@ -19,7 +19,7 @@ import {
   DataDrivenError,
   argVal,
   parseBool,
-  parseInt,
+  parseSignedInt,
   parseUint,
   scanArgInt,
   scanArgUint,
@@ -80,12 +80,12 @@ function fatal(d: TestData, msg: string): never {
 function firstId(d: TestData): number {
   const a = d.cmdArgs[0];
   if (a === undefined) fatal(d, 'missing node id');
-  return parseInt(a.key);
+  return parseSignedInt(a.key);
 }
 
 /** bareIds are the node ids given as arguments without a value, in order. */
 function bareIds(d: TestData): number[] {
-  return d.cmdArgs.filter((a) => a.vals.length === 0).map((a) => parseInt(a.key));
+  return d.cmdArgs.filter((a) => a.vals.length === 0).map((a) => parseSignedInt(a.key));
 }
 
 /** addNodes: `add-nodes <n> [voters=(…)] [learners=(…)] [index=i] [option=value …]`. */
@@ -104,7 +104,7 @@ function addNodes(env: InteractionEnv, d: TestData): void {
           snap.metadata.confState.learners.push(parseUint(v));
           break;
         case 'inflight':
-          cfg.maxInflightMsgs = parseInt(v);
+          cfg.maxInflightMsgs = parseSignedInt(v);
           break;
         case 'index':
           snap.metadata.index = parseUint(v);
