@@ -27,7 +27,7 @@ class PumpCluster {
   constructor(readonly compactEvery: number) {}
 
   pump(): void {
-    for (let busy = true; busy; ) {
+    for (let busy = true; busy;) {
       busy = false;
       this.rounds++;
       const msgs: Message[] = [];

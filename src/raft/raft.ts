@@ -27,7 +27,11 @@ import { Changer } from '../confchange/confchange.ts';
 import { restore as restoreConfState } from '../confchange/restore.ts';
 import { ReadOnlyOption } from './config.ts';
 import type { Config } from './config.ts';
-import { ErrConfigInvalid, ErrProposalDropped, ErrSnapshotTemporarilyUnavailable } from './errors.ts';
+import {
+  ErrConfigInvalid,
+  ErrProposalDropped,
+  ErrSnapshotTemporarilyUnavailable,
+} from './errors.ts';
 import { newLogWithSize } from './log.ts';
 import type { RaftLog } from './log.ts';
 import { consoleLogger, raftPanic } from './logger.ts';
@@ -36,13 +40,7 @@ import { ReadOnly } from './read_only.ts';
 import type { ReadState, SoftState } from './ready.ts';
 import { StateType, StateTypeNames } from './ready.ts';
 import { describeConfChangeLong } from './describe.ts';
-import {
-  entsSize,
-  isLocalMsgTarget,
-  noLimit,
-  payloadsSize,
-  voteRespMsgType,
-} from './util.ts';
+import { entsSize, isLocalMsgTarget, noLimit, payloadsSize, voteRespMsgType } from './util.ts';
 import type { entryID } from './types.ts';
 
 /** None is the id used when there is no node, e.g. no leader. */
@@ -647,9 +645,15 @@ export class Raft {
     }
   }
 
-  poll(id: number, t: MessageType, v: boolean): { granted: number; rejected: number; result: VoteResult } {
+  poll(
+    id: number,
+    t: MessageType,
+    v: boolean,
+  ): { granted: number; rejected: number; result: VoteResult } {
     if (v) {
-      this.logger.info(`${hexId(this.id)} received ${typeName(t)} from ${hexId(id)} at term ${this.term}`);
+      this.logger.info(
+        `${hexId(this.id)} received ${typeName(t)} from ${hexId(id)} at term ${this.term}`,
+      );
     } else {
       this.logger.info(
         `${hexId(this.id)} received ${typeName(t)} rejection from ${hexId(id)} at term ${this.term}`,
@@ -991,7 +995,10 @@ export class Raft {
    */
   responseToReadIndexReq(req: Message, readIndex: number): Message {
     if (req.from === None || req.from === this.id) {
-      this.readStates.push({ index: readIndex, requestCtx: req.entries[0]?.data ?? new Uint8Array() });
+      this.readStates.push({
+        index: readIndex,
+        requestCtx: req.entries[0]?.data ?? new Uint8Array(),
+      });
       return newMessage({ type: MessageType.MsgReadIndexResp });
     }
     return newMessage({
@@ -1024,7 +1031,13 @@ function emptySnapshotValue(): Snapshot {
     metadata: {
       index: 0,
       term: 0,
-      confState: { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+      confState: {
+        voters: [],
+        learners: [],
+        votersOutgoing: [],
+        learnersNext: [],
+        autoLeave: false,
+      },
     },
   };
 }
@@ -1416,7 +1429,9 @@ function stepFollower(r: Raft, m: Message): void {
 function releasePendingReadIndexMessages(r: Raft): void {
   if (r.pendingReadIndexMessages.length === 0) return;
   if (!r.committedEntryInCurrentTerm()) {
-    r.logger.error('pending MsgReadIndex should be released only after first commit in current term');
+    r.logger.error(
+      'pending MsgReadIndex should be released only after first commit in current term',
+    );
     return;
   }
   const msgs = r.pendingReadIndexMessages;
@@ -1436,4 +1451,3 @@ function sendMsgReadIndexResponse(r: Raft, m: Message): void {
     if (resp.to !== None) r.send(resp);
   }
 }
-

@@ -8,13 +8,7 @@ import {
   isHardStateEqual,
   newMessage,
 } from '../raftpb/types.ts';
-import type {
-  ConfChange,
-  ConfChangeV2,
-  ConfState,
-  HardState,
-  Message,
-} from '../raftpb/types.ts';
+import type { ConfChange, ConfChangeV2, ConfState, HardState, Message } from '../raftpb/types.ts';
 import { confChangeAsV2, marshalConfChange } from '../raftpb/confchange.ts';
 import { encodeConfChange } from '../raftpb/codec.ts';
 import type { Config } from './config.ts';
@@ -124,11 +118,7 @@ export class RawNode {
    */
   step(m: Message): void {
     if (isLocalMsg(m.type) && !isLocalMsgTarget(m.from)) throw new ErrStepLocalMsg();
-    if (
-      isResponseMsg(m.type) &&
-      !isLocalMsgTarget(m.from) &&
-      !this.raft.trk.progress.has(m.from)
-    ) {
+    if (isResponseMsg(m.type) && !isLocalMsgTarget(m.from) && !this.raft.trk.progress.has(m.from)) {
       throw new ErrStepPeerNotFound();
     }
     this.raft.step(m);
@@ -416,4 +406,3 @@ export function mustSync(st: HardState, prev: HardState, entsnum: number): boole
 export function newRawNode(config: Config): RawNode {
   return new RawNode(config);
 }
-

@@ -55,7 +55,11 @@ export class Network {
   /** addNode creates node `id`; bootstrapped nodes start with the network's ConfState. */
   addNode(id: number, bootstrap: boolean): TestNode {
     const cs = bootstrap
-      ? { ...newConfState(), voters: [...this.opts.voters], learners: [...(this.opts.learners ?? [])] }
+      ? {
+          ...newConfState(),
+          voters: [...this.opts.voters],
+          learners: [...(this.opts.learners ?? [])],
+        }
       : newConfState();
     const storage = MemoryStorage.withConfState(cs);
     const n = this.makeNode(id, storage, 0);
