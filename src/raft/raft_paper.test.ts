@@ -91,8 +91,12 @@ describe('§5.2 leader election', () => {
   test('each node grants at most one vote per term, and the vote is persisted', () => {
     const net = new Network({ voters: [1, 2, 3] });
     const r3 = net.node(3).rn.raft;
-    r3.step(newMessage({ type: MessageType.MsgVote, from: 1, to: 3, term: 1 }));
-    r3.step(newMessage({ type: MessageType.MsgVote, from: 2, to: 3, term: 1 }));
+    r3.step(
+      newMessage({ type: MessageType.MsgVote, from: 1, to: 3, term: 1, index: 1, logTerm: 1 }),
+    );
+    r3.step(
+      newMessage({ type: MessageType.MsgVote, from: 2, to: 3, term: 1, index: 1, logTerm: 1 }),
+    );
     const resps = r3.msgsAfterAppend.filter((m) => m.type === MessageType.MsgVoteResp);
     assert.deepEqual(
       resps.map((m) => [m.to, m.reject]),
@@ -105,7 +109,9 @@ describe('§5.2 leader election', () => {
     assert.equal(net.node(3).storage.initialState().hardState.vote, 1);
     // After a crash, the persisted vote still refuses a second candidate in the same term.
     const n3 = net.restart(3);
-    n3.rn.raft.step(newMessage({ type: MessageType.MsgVote, from: 2, to: 3, term: 1 }));
+    n3.rn.raft.step(
+      newMessage({ type: MessageType.MsgVote, from: 2, to: 3, term: 1, index: 1, logTerm: 1 }),
+    );
     const again = n3.rn.raft.msgsAfterAppend.filter((m) => m.type === MessageType.MsgVoteResp);
     assert.equal(again[0]?.reject, true);
   });

@@ -9,9 +9,24 @@ import { StateType } from '../raft/ready.ts';
 import { MemoryStorage } from '../raft/storage.ts';
 
 /** TestNode is one member of a Network: a RawNode, its storage and what it applied. */
+/** NetStorage is a MemoryStorage that refreshes its snapshot before handing it out. */
+export class NetStorage extends MemoryStorage {
+  beforeSnapshot: (() => void) | undefined;
+
+  override snapshot(): ReturnType<MemoryStorage['snapshot']> {
+    this.beforeSnapshot?.();
+    return super.snapshot();
+  }
+
+  /** snapshotIndex returns the index of the stored snapshot without refreshing it. */
+  snapshotIndex(): number {
+    return super.snapshot().metadata.index;
+  }
+}
+
 export interface TestNode {
   id: number;
-  storage: MemoryStorage;
+  storage: NetStorage;
   rn: RawNode;
   /** applied lists every committed entry this node applied, in order (since its creation). */
   applied: Entry[];
@@ -61,13 +76,16 @@ export class Network {
           learners: [...(this.opts.learners ?? [])],
         }
       : newConfState();
-    const storage = MemoryStorage.withConfState(cs);
-    const n = this.makeNode(id, storage, 0);
+    // Bootstrapped nodes start from a snapshot at index 1 (like etcd's test harness), so a
+    // node added later must be caught up by snapshot, the way it learns the configuration.
+    const storage = new NetStorage();
+    if (bootstrap) storage.applySnapshot({ metadata: { confState: cs, index: 1, term: 1 } });
+    const n = this.makeNode(id, storage, bootstrap ? 1 : 0);
     n.confState = cs;
     return n;
   }
 
-  private makeNode(id: number, storage: MemoryStorage, applied: number): TestNode {
+  private makeNode(id: number, storage: NetStorage, applied: number): TestNode {
     let s = (this.seed++ * 7919 + id) >>> 0;
     const config: Config = {
       id,
@@ -94,6 +112,13 @@ export class Network {
       confState: storage.initialState().confState,
       readStates: [],
       config,
+    };
+    // Like an application's snapshotter, the snapshot handed to raft is taken of the state as
+    // applied now, so it always carries the current configuration.
+    storage.beforeSnapshot = () => {
+      if (n.appliedIndex > storage.snapshotIndex()) {
+        storage.createSnapshot(n.appliedIndex, n.confState, new Uint8Array([1]));
+      }
     };
     this.nodes.set(id, n);
     return n;
@@ -163,7 +188,7 @@ export class Network {
   private maybeCompact(n: TestNode): void {
     const every = this.opts.compactEvery;
     if (every === undefined) return;
-    const snapIndex = n.storage.snapshot().metadata.index;
+    const snapIndex = n.storage.snapshotIndex();
     if (n.appliedIndex - snapIndex < every) return;
     n.storage.createSnapshot(n.appliedIndex, n.confState, new Uint8Array([1]));
     n.storage.compact(n.appliedIndex);
