@@ -1,9 +1,10 @@
 // Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
 // Suites: core (raw-3node-pump), codec (raftpb encode/decode).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
-  core: () => import('./pump.ts'),
+  core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
   codec: () => import('./codec.ts'),
+  quorum: () => import('./quorum.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

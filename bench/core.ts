@@ -1,0 +1,8 @@
+// `npm run bench -- core [--json] [--quick]`: the core workloads of ../shared/ANCHORS.md.
+import runPumpSuite from './pump.ts';
+import runQuorumSuite from './quorum.ts';
+
+export default async function run(args: string[]): Promise<void> {
+  await runPumpSuite(args);
+  await runQuorumSuite(args);
+}
