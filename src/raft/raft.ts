@@ -97,7 +97,9 @@ export function validateConfig(c: Config): ResolvedConfig {
   return {
     ...c,
     maxSizePerMsg,
-    maxCommittedSizePerReady: maxCommitted === 0 ? maxSizePerMsg : maxCommitted,
+    // With both limits at 0 ("one entry per message"), hand out one committed entry per
+    // Ready instead of failing: a limit of 1 byte still admits one entry (etcd panics here).
+    maxCommittedSizePerReady: Math.max(1, maxCommitted === 0 ? maxSizePerMsg : maxCommitted),
     maxUncommittedEntriesSize: maxUncommitted === 0 ? noLimit : maxUncommitted,
     maxInflightBytes,
     logger: c.logger ?? consoleLogger,

@@ -369,3 +369,34 @@ describe('restart', () => {
     assert.equal(r.msgsAfterAppend.find((m) => m.type === MessageType.MsgVoteResp)?.reject, true);
   });
 });
+
+describe('config', () => {
+  test('maxSizePerMsg 0 (one entry per message) still applies entries, one per Ready', () => {
+    const s = MemoryStorage.withConfState({
+      voters: [1],
+      learners: [],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: false,
+    });
+    const rn = new RawNode({
+      id: 1,
+      electionTick: 10,
+      heartbeatTick: 1,
+      storage: s,
+      maxInflightMsgs: 1,
+    });
+    rn.campaign();
+    let committedReadys = 0;
+    for (let i = 0; i < 10 && rn.hasReady(); i++) {
+      const rd = rn.ready();
+      s.append(rd.entries);
+      if (rd.committedEntries.length > 0) {
+        assert.equal(rd.committedEntries.length, 1);
+        committedReadys++;
+      }
+      rn.advance();
+    }
+    assert.equal(committedReadys, 1);
+  });
+});
