@@ -148,7 +148,8 @@ export function unwrapSnapshot(data: Uint8Array | undefined): {
   addresses: Map<number, string>;
   app: Uint8Array;
 } {
-  if (data === undefined || data.length === 0) return { addresses: new Map(), app: new Uint8Array() };
+  if (data === undefined || data.length === 0)
+    return { addresses: new Map(), app: new Uint8Array() };
   if (data.length < 4) {
     throw new RangeError(`Cannot read snapshot: ${data.length} bytes is shorter than its header`);
   }

@@ -63,7 +63,11 @@ export interface DurableStorage extends Storage {
    * that one call; concurrent calls may share one fsync (group commit). It resolves once
    * durable. The in-memory view used by Storage reflects the call as soon as it is made.
    */
-  save(hardState: HardState | undefined, entries: readonly Entry[], snapshot?: Snapshot): Promise<void>;
+  save(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    snapshot?: Snapshot,
+  ): Promise<void>;
   /**
    * createSnapshot records the application's snapshot at `index` (must be applied) and may
    * release log before it; compactTo drops log entries before `index` from memory and disk.

@@ -90,46 +90,41 @@ export class MemoryDurableStorage implements DurableStorage {
     return this.view.snapshot();
   }
 
-  /** save implements DurableStorage: snapshot first, then entries, then hard state. */
-  save(hardState: HardState | undefined, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
+  /**
+   * save implements DurableStorage: snapshot first, then entries, then hard state. The view
+   * changes at call time (everything before the first await runs synchronously).
+   */
+  async save(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    snapshot?: Snapshot,
+  ): Promise<void> {
     this.saves++;
-    try {
-      this.checkOpen();
-      write(this.view, hardState, entries, snapshot);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    this.checkOpen();
+    write(this.view, hardState, entries, snapshot);
     const call: SaveCall = { hardState, entries, snapshot };
-    return this.toDisk(async () => {
+    await this.toDisk(async () => {
       await this.hooks.beforeSave?.(call);
       write(this.disk.log, hardState, entries, snapshot);
     });
   }
 
   /** createSnapshot implements DurableStorage. */
-  createSnapshot(snapshot: Snapshot): Promise<void> {
+  async createSnapshot(snapshot: Snapshot): Promise<void> {
     const { index, confState } = snapshot.metadata;
-    try {
-      this.checkOpen();
-      this.view.createSnapshot(index, confState, snapshot.data);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.toDisk(() => {
+    this.checkOpen();
+    this.view.createSnapshot(index, confState, snapshot.data);
+    await this.toDisk(() => {
       this.disk.log.createSnapshot(index, confState, snapshot.data);
     });
   }
 
   /** compactTo implements DurableStorage; a no-op for an index already compacted. */
-  compactTo(index: number): Promise<void> {
-    try {
-      this.checkOpen();
-      if (index <= this.view.firstIndex() - 1) return Promise.resolve();
-      this.view.compact(index);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.toDisk(() => {
+  async compactTo(index: number): Promise<void> {
+    this.checkOpen();
+    if (index <= this.view.firstIndex() - 1) return;
+    this.view.compact(index);
+    await this.toDisk(() => {
       if (index > this.disk.log.firstIndex() - 1) this.disk.log.compact(index);
     });
   }

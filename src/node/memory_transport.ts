@@ -84,12 +84,15 @@ export class MemoryNetwork {
     this.filter = undefined;
   }
 
+  /** taken returns the error for a transport whose address another one uses. */
+  taken(t: MemoryTransport): RangeError | undefined {
+    const other = this.endpoints.get(t.address);
+    if (other === undefined || other === t) return undefined;
+    return new RangeError(`MemoryNetwork: address ${t.address} is already in use`);
+  }
+
   /** register attaches a started transport; used by MemoryTransport. */
   register(t: MemoryTransport): void {
-    const other = this.endpoints.get(t.address);
-    if (other !== undefined && other !== t) {
-      throw new RangeError(`MemoryNetwork: address ${t.address} is already in use`);
-    }
     this.endpoints.set(t.address, t);
   }
 
@@ -169,14 +172,12 @@ export class MemoryTransport implements Transport {
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
 
-  /** start implements Transport; it throws a RangeError if the address is taken. */
+  /** start implements Transport; it rejects with a RangeError if the address is taken. */
   start(handler: TransportHandler): Promise<void> {
     if (this.state !== 'new') return Promise.reject(new Error('MemoryTransport: already started'));
-    try {
-      this.net.register(this);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const taken = this.net.taken(this);
+    if (taken !== undefined) return Promise.reject(taken);
+    this.net.register(this);
     this.handler = handler;
     this.state = 'open';
     return Promise.resolve();

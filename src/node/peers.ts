@@ -24,6 +24,8 @@ export class PeerBook {
   private readonly book = new Map<number, string>();
   /** What the transport was told: node id → address. Never holds self. */
   private readonly linked = new Map<number, string>();
+  /** Every node id some configuration named. */
+  private readonly seen = new Set<number>();
 
   constructor(self: number, transport: Transport) {
     this.self = self;
@@ -51,15 +53,19 @@ export class PeerBook {
 
   /**
    * sync links every member with a known address and unlinks (and forgets) every linked
-   * node the configuration no longer names. A configuration without voters (a node that
-   * has not learned its cluster yet) changes nothing.
+   * node that an earlier configuration named and this one does not: a removed member. A
+   * node linked only because options.peers named it stays linked until a configuration
+   * names and then drops it. A configuration without voters changes nothing.
    */
   sync(cs: ConfState): void {
     if (cs.voters.length === 0) return;
     const ids = members(cs);
-    for (const id of ids) this.link(id);
+    for (const id of ids) {
+      this.seen.add(id);
+      this.link(id);
+    }
     for (const id of [...this.linked.keys()]) {
-      if (ids.has(id)) continue;
+      if (ids.has(id) || !this.seen.has(id)) continue;
       this.transport.removePeer(id);
       this.linked.delete(id);
       this.book.delete(id);

@@ -19,7 +19,10 @@
  *   its term is newer than the snapshot's) → ErrLeaderChanged, or may contain it
  *   → ErrOutcomeUnknown.
  */
-import type { Entry } from '../raftpb/types.ts';
+import { StateType } from '../raft/ready.ts';
+import { EntryType } from '../raftpb/types.ts';
+import type { Entry, Message } from '../raftpb/types.ts';
+import { decodeEnvelope } from './envelope.ts';
 import { ErrLeaderChanged, ErrOutcomeUnknown } from './errors.ts';
 import type { Waiter } from './waiter.ts';
 
@@ -34,41 +37,39 @@ interface Tracked {
 
 /** ProposalTracker holds the proposals of one Node; see the file comment. */
 export class ProposalTracker {
-  private readonly byKey = new Map<number, Tracked>();
-  /** byIndex holds the placed proposals; invariant: t.index > 0 for every value. */
-  private readonly byIndex = new Map<number, Tracked>();
+  /** Proposals whose entry is not in the log yet, by key. */
+  private readonly unplaced = new Map<number, Tracked>();
+  /** Proposals whose entry is in the log, by index; invariant: t.index > 0. */
+  private readonly placed = new Map<number, Tracked>();
+  /** highWater >= every index in placed (0 when empty): appends past it need no scan. */
+  private highWater = 0;
 
   /** size is the number of proposals not settled yet. */
   get size(): number {
-    let n = this.byIndex.size;
-    for (const t of this.byKey.values()) if (t.index === 0) n++;
-    return n;
+    return this.unplaced.size + this.placed.size;
   }
 
   /** add tracks a proposal made in term, whose entry will carry key. */
   add(key: number, term: number, waiter: Waiter<unknown>): void {
-    this.byKey.set(key, { key, term, index: 0, waiter });
+    this.unplaced.set(key, { key, term, index: 0, waiter });
   }
 
   /** addPlaced tracks a proposal whose entry is already at (index, term), e.g. a conf change. */
   addPlaced(index: number, term: number, waiter: Waiter<unknown>): void {
-    this.byIndex.set(index, { key: undefined, term, index, waiter });
+    this.place({ key: undefined, term, index, waiter });
   }
 
-  /** forget stops tracking a proposal (its waiter was aborted). */
+  /**
+   * forget stops tracking a proposal not yet in the log (its waiter was aborted); one in the
+   * log is dropped when its entry is applied or replaced.
+   */
   forget(key: number): void {
-    const t = this.byKey.get(key);
-    if (t === undefined) return;
-    this.byKey.delete(key);
-    if (t.index !== 0) this.byIndex.delete(t.index);
+    this.unplaced.delete(key);
   }
 
   /** forgetPlaced stops tracking the proposal at index. */
   forgetPlaced(index: number): void {
-    const t = this.byIndex.get(index);
-    if (t === undefined) return;
-    this.byIndex.delete(index);
-    if (t.key !== undefined) this.byKey.delete(t.key);
+    this.placed.delete(index);
   }
 
   /**
@@ -79,58 +80,63 @@ export class ProposalTracker {
     const first = entries[0];
     const last = entries[entries.length - 1];
     if (first === undefined || last === undefined) return;
-    for (const t of [...this.byIndex.values()]) {
-      if (t.index < first.index) continue;
-      const e = entries[t.index - first.index];
-      if (e === undefined || e.term !== t.term) this.settle(t, new ErrLeaderChanged());
-    }
+    if (first.index <= this.highWater) this.dropReplaced(entries, first.index);
+    if (this.unplaced.size === 0) return;
     for (const e of entries) {
       const key = keyOf(e);
-      const t = key === undefined ? undefined : this.byKey.get(key);
-      if (t === undefined || t.index !== 0) continue;
-      t.index = e.index;
-      t.term = e.term;
-      this.byIndex.set(e.index, t);
+      const t = key === undefined ? undefined : this.unplaced.get(key);
+      if (t === undefined) continue;
+      this.unplaced.delete(t.key as number);
+      this.place({ ...t, index: e.index, term: e.term });
     }
-    this.dropUnplacedBefore(last.term);
+    for (const t of [...this.unplaced.values()]) {
+      if (t.term < last.term) this.settle(t, new ErrLeaderChanged());
+    }
   }
 
-  /** dropUnplacedBefore settles the unplaced proposals of terms before term. */
-  private dropUnplacedBefore(term: number): void {
-    for (const t of [...this.byKey.values()]) {
-      if (t.index === 0 && t.term < term) this.settle(t, new ErrLeaderChanged());
+  /** dropReplaced settles the placed proposals that entries written from `from` replace. */
+  private dropReplaced(entries: readonly Entry[], from: number): void {
+    for (const t of [...this.placed.values()]) {
+      if (t.index < from) continue;
+      const e = entries[t.index - from];
+      if (e === undefined || e.term !== t.term) this.settle(t, new ErrLeaderChanged());
     }
   }
 
   /** onSnapshot takes a snapshot at (index, term) that replaced this node's log. */
   onSnapshot(index: number, term: number): void {
-    for (const t of [...this.byIndex.values()]) {
+    for (const t of [...this.placed.values()]) {
       const gone = t.index > index || t.term > term;
       this.settle(t, gone ? new ErrLeaderChanged() : new ErrOutcomeUnknown());
     }
-    for (const t of [...this.byKey.values()]) {
+    for (const t of [...this.unplaced.values()]) {
       if (t.term <= term) this.settle(t, new ErrOutcomeUnknown());
     }
   }
 
   /**
-   * onApplied settles what the applied entry at (index, term) decides: the proposal with
-   * key (if this node made it) or the one placed at index resolves with result; a proposal
-   * placed at index with another term rejects.
+   * onApplied settles the proposal placed at index: with result if the applied entry is its
+   * own (same term, and same key when it has one), with ErrLeaderChanged otherwise.
    */
   onApplied(index: number, term: number, key: number | undefined, result: unknown): void {
-    const placed = this.byIndex.get(index);
-    if (placed !== undefined && placed.term !== term) this.settle(placed, new ErrLeaderChanged());
-    const t = key === undefined ? placed : this.byKey.get(key);
-    if (t !== undefined && !t.waiter.settled && (t.index === index || t.index === 0)) {
-      this.remove(t);
-      t.waiter.resolve(result);
+    const t = this.placed.get(index);
+    if (t === undefined) return;
+    if (t.term !== term || t.key !== key) {
+      this.settle(t, new ErrLeaderChanged());
+      return;
     }
+    this.remove(t);
+    t.waiter.resolve(result);
   }
 
   /** rejectAll settles every tracked proposal with err. */
   rejectAll(err: unknown): void {
-    for (const t of [...this.byKey.values(), ...this.byIndex.values()]) this.settle(t, err);
+    for (const t of [...this.unplaced.values(), ...this.placed.values()]) this.settle(t, err);
+  }
+
+  private place(t: Tracked): void {
+    this.placed.set(t.index, t);
+    if (t.index > this.highWater) this.highWater = t.index;
   }
 
   private settle(t: Tracked, err: unknown): void {
@@ -139,7 +145,26 @@ export class ProposalTracker {
   }
 
   private remove(t: Tracked): void {
-    if (t.key !== undefined) this.byKey.delete(t.key);
-    if (t.index !== 0 && this.byIndex.get(t.index) === t) this.byIndex.delete(t.index);
+    if (t.index === 0) {
+      if (t.key !== undefined) this.unplaced.delete(t.key);
+      return;
+    }
+    if (this.placed.get(t.index) === t) this.placed.delete(t.index);
+    if (this.placed.size === 0) this.highWater = 0;
   }
+}
+
+/**
+ * acceptForwarded tells whether a node in `state` at `term` takes a forwarded MsgProp: only
+ * the leader of the term its entries were proposed in (the envelope's term) does. A proposal
+ * meant for an earlier leader is dropped, which is what lets its proposer settle it once a
+ * later term reaches its log (see the file comment). Entries without an envelope pass.
+ */
+export function acceptForwarded(state: StateType, term: number, m: Message): boolean {
+  if (state !== StateType.StateLeader) return false;
+  return m.entries.every((e) => {
+    if (e.type !== EntryType.EntryNormal) return true;
+    const id = decodeEnvelope(e.data);
+    return id === undefined || id.term === term;
+  });
 }

@@ -22,23 +22,26 @@ export class Waiter<T> {
 
   /**
    * The waiter rejects with `signal.reason` when `signal` aborts (at once if it already
-   * has), after calling onAbort so that the owner can forget it.
+   * has), after calling onAbort (in both cases) so that the owner can forget it.
    */
   constructor(signal?: AbortSignal, onAbort?: () => void) {
     this.promise = new Promise<T>((resolve, reject) => {
+      // A wait rejects with signal.reason as it is, whatever its type (see STYLE.md).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       this.settle = (ok, v) => (ok ? resolve(v as T) : reject(v));
     });
     this.signal = signal;
     if (signal === undefined) return;
-    if (signal.aborted) {
-      this.reject(signal.reason);
-      return;
-    }
-    this.onAbortFn = () => {
+    const abort = (): void => {
       onAbort?.();
       this.reject(signal.reason);
     };
-    signal.addEventListener('abort', this.onAbortFn, { once: true });
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    this.onAbortFn = abort;
+    signal.addEventListener('abort', abort, { once: true });
   }
 
   /** settled reports whether the waiter was resolved, rejected or aborted. */
