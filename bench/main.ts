@@ -1,10 +1,13 @@
 // Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
-// Suites: core (raw-3node-pump), codec (raftpb encode/decode).
+// Suites: core (raw-3node-pump), codec (raftpb encode/decode), transport (TCP, 2 processes),
+// wal (durable entries/s with group commit).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
   codec: () => import('./codec.ts'),
+  transport: () => import('./transport.ts'),
   quorum: () => import('./quorum.ts'),
+  wal: () => import('./wal.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

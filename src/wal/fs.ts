@@ -1,0 +1,119 @@
+/**
+ * The small file-system interface the WAL and the snapshot files are written through, and
+ * its implementation on `node:fs`. Tests replace it with the fault-injecting FaultFS.
+ */
+import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+
+/**
+ * WalFile is an open file. Positions are absolute byte offsets (pwrite semantics).
+ *
+ * Error contract: every method rejects with the operating system's error (an `Error` with a
+ * `code` such as `EIO` or `ENOSPC`) and never retries. After a rejected `datasync` or `sync`
+ * the caller must assume the written data is lost.
+ */
+export interface WalFile {
+  /** write writes all of `data` at `position`, extending the file if needed. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** datasync flushes the file's data and the metadata needed to read it (fdatasync). */
+  datasync(): Promise<void>;
+  /** sync flushes the file's data and all of its metadata (fsync). */
+  sync(): Promise<void>;
+  /** truncate sets the file's length; new bytes read as zero. */
+  truncate(size: number): Promise<void>;
+  /** close releases the handle; it does not flush. */
+  close(): Promise<void>;
+}
+
+/** OpenMode selects how WalFS.open opens a file. */
+export const OpenMode = {
+  /** Create the file, or truncate it to zero length if it exists; write only. */
+  Create: 'create',
+  /** Open an existing file for writing without truncating it. */
+  Write: 'write',
+} as const;
+/** OpenMode is one of the OpenMode values. */
+export type OpenMode = (typeof OpenMode)[keyof typeof OpenMode];
+
+/**
+ * WalFS is what the WAL needs from a file system, with paths as plain strings.
+ *
+ * Error contract: every method rejects with the operating system's error (`ENOENT` for a
+ * missing file, `EIO`...). Directory changes (create, rename, unlink) are durable only once
+ * `syncDir` of their directory has resolved.
+ */
+export interface WalFS {
+  /** open opens a file for writing; see OpenMode. */
+  open(path: string, mode: OpenMode): Promise<WalFile>;
+  /** readFile returns the whole content of a file. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** readdir returns the names (not paths) of the entries of a directory. */
+  readdir(dir: string): Promise<string[]>;
+  /** rename atomically replaces `to` with `from`. */
+  rename(from: string, to: string): Promise<void>;
+  /** unlink removes a file. */
+  unlink(path: string): Promise<void>;
+  /** mkdir creates a directory and its parents; an existing directory is not an error. */
+  mkdir(dir: string): Promise<void>;
+  /** syncDir makes the directory's entries durable (fsync on the directory). */
+  syncDir(dir: string): Promise<void>;
+}
+
+class NodeFile implements WalFile {
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
+      done += bytesWritten;
+    }
+  }
+
+  datasync(): Promise<void> {
+    return this.fh.datasync();
+  }
+
+  sync(): Promise<void> {
+    return this.fh.sync();
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.fh.truncate(size);
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+/** nodeFS is the WalFS of the real file system, built on `node:fs/promises`. */
+export const nodeFS: WalFS = {
+  async open(path, mode) {
+    return new NodeFile(await open(path, mode === OpenMode.Create ? 'w' : 'r+'));
+  },
+  async readFile(path) {
+    const b = await readFile(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  },
+  readdir(dir) {
+    return readdir(dir);
+  },
+  rename(from, to) {
+    return rename(from, to);
+  },
+  unlink(path) {
+    return unlink(path);
+  },
+  async mkdir(dir) {
+    await mkdir(dir, { recursive: true });
+  },
+  async syncDir(dir) {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};

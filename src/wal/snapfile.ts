@@ -1,0 +1,93 @@
+/**
+ * Snapshot files. Layout (little-endian):
+ *
+ *     0   u32  magic "SNAP"
+ *     4   u32  version (1)
+ *     8   u32  CRC-32C of the payload
+ *     12  u32  reserved, zero
+ *     16  u64  payload length
+ *     24  payload: the raftpb Snapshot encoding (metadata and data)
+ *
+ * A file is written under a temporary name, fsynced, renamed into place and the directory
+ * fsynced, so a complete file either exists under its final name or not at all.
+ */
+import { join } from 'node:path';
+import { decodeSnapshot, encodeSnapshot } from '../raftpb/codec.ts';
+import type { Snapshot } from '../raftpb/types.ts';
+import { crc32c } from './crc.ts';
+import { OpenMode } from './fs.ts';
+import type { WalFS } from './fs.ts';
+import { TMP_SUFFIX, snapName } from './names.ts';
+import { LITTLE_ENDIAN, getU64, putU64 } from './record.ts';
+
+/** SNAP_MAGIC opens every snapshot file: the bytes "SNAP". */
+export const SNAP_MAGIC = 0x50414e53;
+/** SNAP_VERSION is the snapshot file format version. */
+export const SNAP_VERSION = 1;
+/** SNAP_HEADER_SIZE is the size of the snapshot file header. */
+export const SNAP_HEADER_SIZE = 24;
+
+/** encodeSnapFile returns the bytes of the snapshot file for snap. */
+export function encodeSnapFile(snap: Snapshot): Uint8Array {
+  const payload = encodeSnapshot(snap);
+  const out = new Uint8Array(SNAP_HEADER_SIZE + payload.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, SNAP_MAGIC, LITTLE_ENDIAN);
+  v.setUint32(4, SNAP_VERSION, LITTLE_ENDIAN);
+  v.setUint32(8, crc32c(payload), LITTLE_ENDIAN);
+  putU64(v, 16, payload.length);
+  out.set(payload, SNAP_HEADER_SIZE);
+  return out;
+}
+
+/**
+ * decodeSnapFile checks and decodes a snapshot file; it returns a string saying what is
+ * wrong when the file is damaged or does not hold the snapshot its name promises.
+ */
+export function decodeSnapFile(buf: Uint8Array, index: number, term: number): Snapshot | string {
+  if (buf.length < SNAP_HEADER_SIZE) return `file of ${buf.length} bytes is too short`;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (v.getUint32(0, LITTLE_ENDIAN) !== SNAP_MAGIC) return 'bad magic';
+  if (v.getUint32(4, LITTLE_ENDIAN) !== SNAP_VERSION) return 'unsupported version';
+  if (v.getUint32(12, LITTLE_ENDIAN) !== 0) return 'reserved bytes are not zero';
+  const len = getU64(v, 16);
+  if (len !== buf.length - SNAP_HEADER_SIZE) return `payload length ${len} does not match file`;
+  const payload = buf.subarray(SNAP_HEADER_SIZE);
+  if (crc32c(payload) !== v.getUint32(8, LITTLE_ENDIAN)) return 'CRC mismatch';
+  let snap: Snapshot;
+  try {
+    snap = decodeSnapshot(payload);
+  } catch (err) {
+    return `cannot decode: ${(err as Error).message}`;
+  }
+  const m = snap.metadata;
+  if (m.index !== index || m.term !== term) {
+    return `holds index ${m.index} term ${m.term}, name says index ${index} term ${term}`;
+  }
+  return snap;
+}
+
+/**
+ * writeSnapFile writes a snapshot file durably (temporary name, fsync, rename, directory
+ * fsync) and returns its name. Rejects with the file system's error.
+ */
+export async function writeSnapFile(
+  fs: WalFS,
+  dir: string,
+  bytes: Uint8Array,
+  index: number,
+  term: number,
+): Promise<string> {
+  const name = snapName(index, term);
+  const tmp = join(dir, name + TMP_SUFFIX);
+  const f = await fs.open(tmp, OpenMode.Create);
+  try {
+    await f.write(bytes, 0);
+    await f.sync();
+  } finally {
+    await f.close();
+  }
+  await fs.rename(tmp, join(dir, name));
+  await fs.syncDir(dir);
+  return name;
+}
