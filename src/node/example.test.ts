@@ -34,5 +34,7 @@ void test('docs/node.md shows examples/counter.ts as it is, in under 40 lines', 
   const source = readFileSync(script, 'utf8');
   const doc = readFileSync(new URL('../../docs/node.md', import.meta.url), 'utf8');
   assert.ok(doc.includes('```ts\n' + source + '```\n'), 'docs/node.md is out of date');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  assert.ok(readme.includes('```ts\n' + source + '```\n'), 'README.md is out of date');
   assert.ok(source.split('\n').length - 1 < 40);
 });
