@@ -1,0 +1,184 @@
+/**
+ * KvServer: one client port serving the etcd v3 gRPC API and the JSON API (http.ts), like
+ * etcd's client port. A net.Server accepts each connection and reads its first bytes: a
+ * connection that opens with the HTTP/2 preface ("PRI * HTTP/2.0...") is handed, with those
+ * bytes put back, to the grpc-js Server through its connection injector; any other goes to
+ * a node:http server. See docs/raftkv.md.
+ *
+ * A `serve` command builds one on a Node:
+ *
+ * ```ts
+ * const sm = new KvStateMachine();
+ * const node = await Node.start({ id, storage, transport, stateMachine: sm, peers });
+ * const service = new KvService({ backend: nodeBackend(node, { clusterId }), stateMachine: sm });
+ * const server = await KvServer.listen({ service, host, port, name });
+ * ```
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { createGrpcServer } from './grpc.ts';
+import type { GrpcServerOptions } from './grpc.ts';
+import { httpHandler } from './http.ts';
+import type { KvService } from './service.ts';
+
+/** Http2Preface is how every HTTP/2 (so every gRPC) connection starts (RFC 9113 §3.4). */
+export const Http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** Protocol is what a connection speaks, decided from its first bytes. */
+export const Protocol = { Http2: 'http2', Http1: 'http1' } as const;
+/** Protocol is the name of a protocol. */
+export type Protocol = (typeof Protocol)[keyof typeof Protocol];
+
+/**
+ * sniff decides the protocol from the first bytes of a connection: undefined while they
+ * are a proper prefix of the HTTP/2 preface (more bytes are needed).
+ */
+export function sniff(head: Uint8Array): Protocol | undefined {
+  const n = Math.min(head.length, Http2Preface.length);
+  for (let i = 0; i < n; i++) if (head[i] !== Http2Preface[i]) return Protocol.Http1;
+  return n === Http2Preface.length ? Protocol.Http2 : undefined;
+}
+
+/** KvServerOptions configures KvServer.listen(). */
+export interface KvServerOptions {
+  service: KvService;
+  /** host to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** port to listen on; 0 picks a free one. Default 2379. */
+  port?: number;
+  /** name is this member's name, published with its client URL. Default "raftkv-<id>". */
+  name?: string;
+  /** clientURLs are published as where clients reach this member. Default [this.url]. */
+  clientURLs?: readonly string[];
+  /** publish: propose this member's attributes once listening. Default true. */
+  publish?: boolean;
+  /** sniffTimeoutMs: a connection that sends too few bytes to tell is closed. Default 10000. */
+  sniffTimeoutMs?: number;
+  /** grpc passes options to the grpc-js Server. */
+  grpc?: GrpcServerOptions;
+}
+
+/**
+ * KvServer serves one member's client port. Create it with listen(); close() stops it
+ * (it does not close the backend, which belongs to whoever started it).
+ */
+export class KvServer {
+  readonly service: KvService;
+  private readonly net: NetServer;
+  private readonly http: HttpServer;
+  private readonly grpc: grpc.Server;
+  private readonly injector: grpc.ConnectionInjector;
+  private readonly sockets = new Set<Socket>();
+  private readonly stop = new AbortController();
+  private readonly sniffTimeoutMs: number;
+  private publishing: Promise<void> = Promise.resolve();
+
+  private constructor(o: KvServerOptions) {
+    this.service = o.service;
+    this.sniffTimeoutMs = o.sniffTimeoutMs ?? 10_000;
+    this.grpc = createGrpcServer(o.service, o.grpc);
+    this.injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.http = createHttpServer(httpHandler(o.service));
+    this.net = createNetServer((s) => this.accept(s));
+  }
+
+  /** listen starts a server and resolves once its port accepts connections. */
+  static async listen(o: KvServerOptions): Promise<KvServer> {
+    const s = new KvServer(o);
+    await new Promise<void>((resolve, reject) => {
+      s.net.once('error', reject);
+      s.net.listen(o.port ?? 2379, o.host ?? '127.0.0.1', () => {
+        s.net.off('error', reject);
+        resolve();
+      });
+    });
+    if (o.publish ?? true) {
+      const name = o.name ?? `raftkv-${o.service.backend.id}`;
+      s.publishing = s.publish(name, o.clientURLs ?? [s.url]);
+    }
+    return s;
+  }
+
+  /** address is the address the server listens on. */
+  get address(): AddressInfo {
+    return this.net.address() as AddressInfo;
+  }
+
+  /** port is the port the server listens on. */
+  get port(): number {
+    return this.address.port;
+  }
+
+  /** url is the client URL of this server ("http://127.0.0.1:2379"). */
+  get url(): string {
+    const a = this.address;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  /**
+   * published resolves once this member's attributes are applied (or the server closed
+   * before that).
+   */
+  published(): Promise<void> {
+    return this.publishing;
+  }
+
+  /** close stops accepting, ends every connection and resolves when the port is free. */
+  async close(): Promise<void> {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort(new Error('KvServer closed'));
+    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    this.injector.destroy();
+    this.grpc.forceShutdown();
+    this.http.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([closed, this.publishing]);
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let head: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), this.sniffTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const proto = sniff(head);
+      if (proto === undefined) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      socket.unshift(head);
+      this.handOver(socket, proto);
+    };
+    socket.on('data', onData);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private handOver(socket: Socket, proto: Protocol): void {
+    if (proto === Protocol.Http2) {
+      this.injector.injectConnection(socket);
+      return;
+    }
+    this.http.emit('connection', socket);
+    socket.resume();
+  }
+
+  private async publish(name: string, clientUrls: readonly string[]): Promise<void> {
+    const signal = this.stop.signal;
+    for (let backoffMs = 50; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 2000)) {
+      try {
+        await this.service.publish(name, clientUrls, { signal });
+        return;
+      } catch {
+        // No leader yet, or a timeout: try again until the server closes.
+      }
+      await delay(backoffMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * KvService: the etcd v3 operations raftkv serves, independent of the wire (grpc.ts and
+ * http.ts call it). It validates requests, sends writes through raft as one proposal each,
+ * serves linearizable reads after a ReadIndex and serializable ones locally, bounds every
+ * request by a timeout, and answers failures as KvErrors with etcd's codes and texts.
+ */
+import { randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BackendErrorCode, errorCode } from './backend.ts';
+import type { RaftBackend } from './backend.ts';
+import { encodeCommand, wrapCommand } from './command.ts';
+import type { CommandKind } from './command.ts';
+import { Etcd, GrpcCode, KvError } from './errors.ts';
+import type { ApplyResult, KvStateMachine } from './state_machine.ts';
+import { isReadOnlyTxn } from './txn.ts';
+import type {
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  Member,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  RequestOp,
+  ResponseHeader,
+  StatusResponse,
+  TxnRequest,
+  TxnResponse,
+} from './types.ts';
+import { checkDeleteRange, checkPut, checkRange, checkTxn, DefaultLimits } from './validate.ts';
+import type { KvLimits } from './validate.ts';
+import { waitFor } from './wait.ts';
+
+/** ServerVersion is the etcd version raftkv reports: the API level it speaks. */
+export const ServerVersion = '3.5.0';
+
+/** KvServiceOptions configures a KvService. */
+export interface KvServiceOptions {
+  backend: RaftBackend;
+  /** stateMachine must be the backend's state machine. */
+  stateMachine: KvStateMachine;
+  limits?: Partial<KvLimits> | undefined;
+  /**
+   * requestTimeoutMs bounds every request, including the wait for a leader: past it the
+   * request fails with UNAVAILABLE ("no leader" or "request timed out"). Default 5000.
+   */
+  requestTimeoutMs?: number | undefined;
+}
+
+/** CallOptions are what every KvService call takes: the client's signal, if any. */
+export interface CallOptions {
+  /** Aborts when the client goes away; the request then stops waiting. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Write is the answer of a write request. */
+type Write = PutResponse | DeleteRangeResponse | TxnResponse;
+
+const timeoutDueToLeaderFail = () =>
+  new KvError(
+    GrpcCode.UNAVAILABLE,
+    'etcdserver: request timed out, possibly due to previous leader failure',
+  );
+
+/**
+ * KvService serves requests on one member. Error contract: every method rejects with a
+ * KvError (its `code` is the gRPC status), or with the caller's `signal.reason` when the
+ * caller aborted.
+ */
+export class KvService {
+  readonly backend: RaftBackend;
+  readonly stateMachine: KvStateMachine;
+  readonly limits: Readonly<KvLimits>;
+  readonly requestTimeoutMs: number;
+
+  constructor(o: KvServiceOptions) {
+    this.backend = o.backend;
+    this.stateMachine = o.stateMachine;
+    this.limits = Object.freeze({ ...DefaultLimits, ...o.limits });
+    this.requestTimeoutMs = o.requestTimeoutMs ?? 5000;
+    if (!(this.requestTimeoutMs > 0)) {
+      throw new RangeError(`KvService: requestTimeoutMs ${this.requestTimeoutMs} must be > 0`);
+    }
+  }
+
+  /** header returns the response header for a response at `revision` (default: current). */
+  header(revision?: number): ResponseHeader {
+    return {
+      clusterId: this.backend.clusterId,
+      memberId: this.backend.id,
+      revision: revision ?? this.stateMachine.revision,
+      raftTerm: this.backend.status().term,
+    };
+  }
+
+  /** range serves KV.Range: after a ReadIndex, or at once when `serializable`. */
+  range(r: RangeRequest, o: CallOptions = {}): Promise<RangeResponse> {
+    return this.call(o, async (signal) => {
+      checkRange(this.limits, r);
+      if (!r.serializable) await this.linearize(signal);
+      const out = this.stateMachine.range(r);
+      return { ...out, header: this.header(out.header?.revision) };
+    });
+  }
+
+  /** put serves KV.Put; `raw` is the request as it arrived, if it came as protobuf. */
+  put(p: PutRequest, o: CallOptions & { raw?: Uint8Array } = {}): Promise<PutResponse> {
+    return this.call(o, (signal) => {
+      checkPut(this.limits, p);
+      return this.write('put', p, o.raw, signal);
+    });
+  }
+
+  /** deleteRange serves KV.DeleteRange. */
+  deleteRange(
+    d: DeleteRangeRequest,
+    o: CallOptions & { raw?: Uint8Array } = {},
+  ): Promise<DeleteRangeResponse> {
+    return this.call(o, (signal) => {
+      checkDeleteRange(this.limits, d);
+      return this.write('deleteRange', d, o.raw, signal) as Promise<DeleteRangeResponse>;
+    });
+  }
+
+  /**
+   * txn serves KV.Txn as one proposal (applied atomically); a txn that cannot write is
+   * served as a read, like etcd does.
+   */
+  txn(t: TxnRequest, o: CallOptions & { raw?: Uint8Array } = {}): Promise<TxnResponse> {
+    return this.call(o, async (signal) => {
+      checkTxn(this.limits, t);
+      if (!isReadOnlyTxn(t)) return this.write('txn', t, o.raw, signal) as Promise<TxnResponse>;
+      if (!serializableTxn(t)) await this.linearize(signal);
+      const out = this.stateMachine.readTxn(t);
+      return { ...out, header: this.header(out.header?.revision) };
+    });
+  }
+
+  private async write(
+    kind: CommandKind,
+    request: PutRequest | DeleteRangeRequest | TxnRequest,
+    raw: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<Write> {
+    const cmd = raw !== undefined ? wrapCommand(kind, raw) : encodeCommand({ [kind]: request });
+    if (cmd.length > this.limits.maxRequestBytes) throw Etcd.requestTooLarge();
+    const result = (await this.propose(cmd, signal)) as ApplyResult;
+    if (result instanceof KvError) throw result;
+    if (result === undefined) throw new KvError(GrpcCode.INTERNAL, 'raftkv: write had no result');
+    return { ...result, header: this.header(result.header?.revision) };
+  }
+
+  /** publish proposes this member's attributes (name, client URLs) through raft. */
+  publish(name: string, clientUrls: readonly string[], o: CallOptions = {}): Promise<void> {
+    const cmd = encodeCommand({
+      memberAttributes: { id: this.backend.id, name, clientUrls: [...clientUrls] },
+    });
+    return this.call(o, async (signal) => {
+      await this.propose(cmd, signal);
+    });
+  }
+
+  /** members lists the members (Cluster.MemberList), linearizably if asked. */
+  memberList(linearizable: boolean, o: CallOptions = {}): Promise<Member[]> {
+    return this.call(o, async (signal) => {
+      if (linearizable) await this.linearize(signal);
+      return this.members();
+    });
+  }
+
+  /** members returns the configuration with each member's published attributes. */
+  members(): Member[] {
+    return this.backend.members().map((m) => {
+      const a = this.stateMachine.memberAttributes(m.id);
+      return {
+        ID: m.id,
+        name: a?.name ?? '',
+        peerURLs: m.peerURLs,
+        clientURLs: a?.clientUrls ?? [],
+        isLearner: m.isLearner,
+      };
+    });
+  }
+
+  /** memberAdd adds a member (Cluster.MemberAdd) with a new random id and returns it. */
+  memberAdd(peerURLs: readonly string[], isLearner: boolean, o: CallOptions = {}): Promise<Member> {
+    return this.call(o, async (signal) => {
+      checkPeerURLs(peerURLs);
+      const current = this.backend.members();
+      const taken = new Set(current.flatMap((m) => m.peerURLs));
+      if (peerURLs.some((u) => taken.has(u))) throw Etcd.peerUrlExists();
+      const ids = new Set(current.map((m) => m.id));
+      let id = randomInt(1, 2 ** 48);
+      while (ids.has(id)) id = randomInt(1, 2 ** 48);
+      await this.backend.addMember(id, peerURLs, { learner: isLearner, signal });
+      return { ID: id, name: '', peerURLs: [...peerURLs], clientURLs: [], isLearner };
+    });
+  }
+
+  /** memberRemove removes a member (Cluster.MemberRemove). */
+  memberRemove(id: number, o: CallOptions = {}): Promise<Member[]> {
+    return this.call(o, async (signal) => {
+      const m = this.backend.members().find((x) => x.id === id);
+      if (m === undefined) throw Etcd.memberNotFound();
+      await this.backend.removeMember(id, { signal });
+      return this.members();
+    });
+  }
+
+  /** memberPromote makes a learner a voter (Cluster.MemberPromote). */
+  memberPromote(id: number, o: CallOptions = {}): Promise<Member[]> {
+    return this.call(o, async (signal) => {
+      const m = this.backend.members().find((x) => x.id === id);
+      if (m === undefined) throw Etcd.memberNotFound();
+      if (!m.isLearner) throw Etcd.memberNotLearner();
+      await this.backend.promoteMember(id, { signal });
+      return this.members();
+    });
+  }
+
+  /** moveLeader hands leadership to a voter (Maintenance.MoveLeader); leader only. */
+  moveLeader(target: number, o: CallOptions = {}): Promise<void> {
+    return this.call(o, async (signal) => {
+      if (this.backend.status().leader !== this.backend.id) throw Etcd.notLeader();
+      const m = this.backend.members().find((x) => x.id === target);
+      if (m === undefined || m.isLearner) throw Etcd.badLeaderTransferee();
+      await this.backend.transferLeadership(target, { signal });
+    });
+  }
+
+  /** status answers Maintenance.Status from local state; it never waits. */
+  status(): StatusResponse {
+    const st = this.backend.status();
+    const size = this.stateMachine.store.byteSize;
+    return {
+      header: this.header(),
+      version: ServerVersion,
+      dbSize: size,
+      leader: st.leader,
+      raftIndex: st.commitIndex,
+      raftTerm: st.term,
+      raftAppliedIndex: st.appliedIndex,
+      errors: st.leader === 0 ? ['etcdserver: no leader'] : [],
+      dbSizeInUse: size,
+      isLearner: st.isLearner,
+    };
+  }
+
+  /** health resolves with whether a linearizable read succeeds in time (etcd's /health). */
+  async health(o: CallOptions = {}): Promise<{ health: boolean; reason: string }> {
+    try {
+      await this.call(o, (signal) => this.linearize(signal));
+      return { health: true, reason: '' };
+    } catch (err) {
+      if (o.signal?.aborted === true) throw err;
+      return { health: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /**
+   * call runs one request under a signal that aborts when the caller's does or the request
+   * timeout passes, and turns what it throws into a KvError.
+   */
+  private async call<T>(o: CallOptions, f: (signal: AbortSignal) => Promise<T> | T): Promise<T> {
+    const caller = o.signal;
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new Error(`request timed out after ${this.requestTimeoutMs} ms`));
+    }, this.requestTimeoutMs);
+    const onAbort = () => ac.abort(caller?.reason);
+    if (caller?.aborted === true) onAbort();
+    caller?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await f(ac.signal);
+    } catch (err) {
+      if (caller?.aborted === true) throw caller.reason;
+      throw this.toKvError(err, timedOut);
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private toKvError(err: unknown, timedOut: boolean): KvError {
+    if (err instanceof KvError) return err;
+    const noLeader = this.backend.status().leader === 0;
+    if (timedOut) return noLeader ? Etcd.noLeader(err) : Etcd.timeout(err);
+    switch (errorCode(err)) {
+      case BackendErrorCode.ProposalDropped:
+        return noLeader ? Etcd.noLeader(err) : Etcd.timeout(err);
+      case BackendErrorCode.LeaderChanged:
+        return Etcd.leaderChanged(err);
+      case BackendErrorCode.OutcomeUnknown:
+        return timeoutDueToLeaderFail();
+      case BackendErrorCode.NotLeader:
+        return Etcd.notLeader(err);
+      case BackendErrorCode.NodeClosed:
+      case BackendErrorCode.NodeStopped:
+        return Etcd.stopped(err);
+      case BackendErrorCode.TransferFailed:
+        return new KvError(
+          GrpcCode.UNAVAILABLE,
+          'etcdserver: request timed out, leader transfer took too long',
+          { cause: err },
+        );
+      case BackendErrorCode.LearnerNotReady:
+        return Etcd.learnerNotReady(err);
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    if (err instanceof RangeError) {
+      return new KvError(GrpcCode.FAILED_PRECONDITION, `raftkv: ${msg}`, { cause: err });
+    }
+    return new KvError(GrpcCode.INTERNAL, `raftkv: internal error: ${msg}`, { cause: err });
+  }
+
+  private waitForLeader(signal: AbortSignal): Promise<true> {
+    const b = this.backend;
+    return waitFor(
+      (l) => b.onLeaderChange(l),
+      () => (b.status().leader !== 0 ? true : undefined),
+      signal,
+    );
+  }
+
+  private async linearize(signal: AbortSignal): Promise<void> {
+    await this.waitForLeader(signal);
+    await this.backend.readIndex({ signal });
+  }
+
+  /**
+   * propose sends one command through raft. A proposal that raft dropped or that lost its
+   * log slot to another leader was not applied, so it is retried (with backoff, after a
+   * leader is known) until the signal aborts.
+   */
+  private async propose(cmd: Uint8Array, signal: AbortSignal): Promise<unknown> {
+    for (let backoffMs = 5; ; backoffMs = Math.min(backoffMs * 2, 200)) {
+      await this.waitForLeader(signal);
+      try {
+        return await this.backend.propose(cmd, { signal });
+      } catch (err) {
+        const code = errorCode(err);
+        const retry =
+          code === BackendErrorCode.ProposalDropped || code === BackendErrorCode.LeaderChanged;
+        if (!retry || signal.aborted) throw err;
+      }
+      await delay(backoffMs, undefined, { signal });
+    }
+  }
+}
+
+function serializableTxn(t: TxnRequest): boolean {
+  const ok = (op: RequestOp): boolean =>
+    op.request === 'requestRange'
+      ? op.requestRange?.serializable === true
+      : op.request === 'requestTxn' && op.requestTxn != null && serializableTxn(op.requestTxn);
+  return [...t.success, ...t.failure].every(ok);
+}
+
+function checkPeerURLs(urls: readonly string[]): void {
+  if (urls.length === 0) {
+    throw new KvError(GrpcCode.INVALID_ARGUMENT, 'raftkv: member needs at least one peer URL');
+  }
+  for (const u of urls) {
+    if (!URL.canParse(u)) {
+      throw new KvError(
+        GrpcCode.INVALID_ARGUMENT,
+        `raftkv: peer URL ${JSON.stringify(u)} is invalid`,
+      );
+    }
+  }
+}
