@@ -23,13 +23,7 @@ import {
   encodeSnapAck,
   encodeWelcome,
 } from './frame.ts';
-import type {
-  Frame,
-  HelloFrame,
-  RejectReason,
-  SnapBeginFrame,
-  WelcomeFrame,
-} from './frame.ts';
+import type { Frame, HelloFrame, RejectReason, SnapBeginFrame, WelcomeFrame } from './frame.ts';
 import type { ResolvedOptions } from './options.ts';
 import { IncomingSnapshot } from './snapshot.ts';
 
@@ -58,14 +52,14 @@ export interface Refusal {
  */
 export interface ConnectionHost {
   readonly opts: ResolvedOptions;
+  /** counters sum write calls and bytes over all connections. */
+  readonly counters: { writes: number; bytesWritten: number };
   /** checkHello decides on a Hello received by an acceptor; undefined accepts it. */
   checkHello(conn: Connection, h: HelloFrame): Refusal | undefined;
   /** onOpen is called once, when the handshake succeeds. */
   onOpen(conn: Connection): void;
   /** onClose is called once, when the connection is closed for any reason. */
   onClose(conn: Connection, wasOpen: boolean): void;
-  /** onSocketGone is called once the socket is fully closed (for shutdown accounting). */
-  onSocketGone(conn: Connection): void;
   /** onMessages delivers messages that passed every check, in order. */
   onMessages(conn: Connection, msgs: readonly Message[]): void;
   /** onSnapshot delivers an assembled and verified MsgSnap. */
@@ -129,7 +123,13 @@ export class Connection {
   #stallTimer: NodeJS.Timeout | undefined;
 
   /** Wraps a socket; the handshake clock starts now. */
-  constructor(host: ConnectionHost, socket: Socket, role: ConnRole, remote: string, peerId?: number) {
+  constructor(
+    host: ConnectionHost,
+    socket: Socket,
+    role: ConnRole,
+    remote: string,
+    peerId?: number,
+  ) {
     this.#host = host;
     this.socket = socket;
     this.role = role;
@@ -142,10 +142,7 @@ export class Connection {
     socket.on('end', this.#onEnd);
     socket.on('error', (err: Error) => this.fail(err));
     socket.on('drain', this.#onDrain);
-    socket.on('close', () => {
-      this.close('connection closed', 'warning');
-      this.#host.onSocketGone(this);
-    });
+    socket.on('close', () => this.close('connection closed', 'warning'));
     const ms = host.opts.handshakeTimeoutMs;
     this.#handshakeTimer = setTimeout(() => {
       this.fail(new HandshakeError('timeout', `handshake not completed within ${ms} ms`));
@@ -171,7 +168,12 @@ export class Connection {
     if (this.state !== 'handshake') return;
     const o = this.#host.opts;
     this.#write(
-      encodeHello({ version: PROTOCOL_VERSION, clusterId: o.clusterId, from: o.id, to: this.peerId! }),
+      encodeHello({
+        version: PROTOCOL_VERSION,
+        clusterId: o.clusterId,
+        from: o.id,
+        to: this.peerId!,
+      }),
     );
   }
 
@@ -188,11 +190,15 @@ export class Connection {
   #write(data: Uint8Array): void {
     this.writes++;
     this.bytesWritten += data.length;
+    this.#host.counters.writes++;
+    this.#host.counters.bytesWritten += data.length;
     if (this.socket.write(data) || this.#blocked) return;
     this.#blocked = true;
     const ms = this.#host.opts.writeTimeoutMs;
     this.#stallTimer = setTimeout(() => {
-      this.fail(new ProtocolError(`peer has not read anything for ${ms} ms`));
+      this.fail(
+        new ProtocolError(`a write has been pending for ${ms} ms: the peer is not reading`),
+      );
     }, ms);
   }
 
@@ -359,7 +365,9 @@ export class Connection {
 
   #onSnapBegin(f: SnapBeginFrame): void {
     if (this.#incoming !== undefined) {
-      throw new ProtocolError(`snapshot ${f.snapId} begins inside snapshot ${this.#incoming.snapId}`);
+      throw new ProtocolError(
+        `snapshot ${f.snapId} begins inside snapshot ${this.#incoming.snapId}`,
+      );
     }
     const m = f.message;
     const id = this.#host.opts.id;

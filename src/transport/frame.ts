@@ -12,7 +12,12 @@
  * The decoder accepts any chunking of the stream, down to one byte at a time
  * (brianc/node-postgres `pg-protocol/src/parser.ts`).
  */
-import { RaftpbDecodeError, decodeMessage, encodeMessage } from '../raftpb/codec.ts';
+import {
+  RaftpbDecodeError,
+  decodeMessage,
+  encodeMessage,
+  encodeMessageInto,
+} from '../raftpb/codec.ts';
 import type { DecodeOptions } from '../raftpb/codec.ts';
 import type { Message } from '../raftpb/types.ts';
 import { FrameDecodeError } from './errors.ts';
@@ -301,11 +306,62 @@ export function encodeMessagesFrame(encoded: readonly Uint8Array[]): Uint8Array 
   return buf;
 }
 
+/** SizedMessage is a raft message with its encoded size (messageSize), as queued for a peer. */
+export interface SizedMessage {
+  message: Message;
+  size: number;
+}
+
+/** sizedMessagesFrameSize is messagesFrameSize for messages not yet encoded. */
+export function sizedMessagesFrameSize(
+  items: readonly SizedMessage[],
+  start = 0,
+  end = items.length,
+): number {
+  let n = FRAME_HEADER_BYTES;
+  for (let i = start; i < end; i++) n += 4 + items[i]!.size;
+  return n;
+}
+
+/**
+ * writeSizedMessagesFrame encodes the raft messages `items[start..end)` straight into buf as
+ * one Messages frame at offset (no intermediate copy) and returns the offset just past it.
+ * buf must hold sizedMessagesFrameSize(items, start, end) bytes there. It throws the raftpb
+ * encoder's RangeError for a message that cannot be encoded (buf is then partly written),
+ * and an Error if a message's size is not the one recorded.
+ */
+export function writeSizedMessagesFrame(
+  buf: Uint8Array,
+  offset: number,
+  items: readonly SizedMessage[],
+  start = 0,
+  end = items.length,
+): number {
+  if (end <= start) throw new RangeError('Cannot encode frame: a Messages frame needs a message');
+  const size = sizedMessagesFrameSize(items, start, end);
+  const dv = view(buf);
+  let pos = writeFrameHeader(buf, offset, FrameType.Messages, size - FRAME_HEADER_BYTES);
+  for (let i = start; i < end; i++) {
+    const { message, size: n } = items[i]!;
+    dv.setUint32(pos, n, LITTLE_ENDIAN);
+    const next = encodeMessageInto(buf, pos + 4, message);
+    if (next - pos - 4 !== n) {
+      throw new Error(`Message ${i} encoded to ${next - pos - 4} bytes, not its recorded ${n}`);
+    }
+    pos = next;
+  }
+  return pos;
+}
+
 /**
  * encodeSnapBegin encodes a SnapBegin frame. `message` is the encoded MsgSnap whose
  * snapshot has no data; `totalBytes` is the length of the data that the chunks will carry.
  */
-export function encodeSnapBegin(snapId: number, totalBytes: number, message: Uint8Array): Uint8Array {
+export function encodeSnapBegin(
+  snapId: number,
+  totalBytes: number,
+  message: Uint8Array,
+): Uint8Array {
   checkU32(snapId, 'snapId');
   checkU64(totalBytes, 'totalBytes');
   const { buf, dv } = newFrame(FrameType.SnapBegin, 12 + message.length);
@@ -637,7 +693,11 @@ function decodeMessages(
     const len = dv.getUint32(pos, LITTLE_ENDIAN);
     pos += 4;
     if (len > body.length - pos) {
-      fail(type, `message ${out.length} length ${len} overruns the ${body.length - pos} bytes left`, at);
+      fail(
+        type,
+        `message ${out.length} length ${len} overruns the ${body.length - pos} bytes left`,
+        at,
+      );
     }
     out.push(decodeRaft(type, body.subarray(pos, pos + len), at, opts));
     pos += len;

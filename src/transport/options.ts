@@ -5,7 +5,7 @@ import { consoleLogger } from '../raft/logger.ts';
 import type { Logger } from '../raft/logger.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
 
-/** Bytes accepted wherever a PEM certificate or key is expected. */
+/** PemInput is a PEM certificate or key, as text or bytes. */
 export type PemInput = string | Uint8Array;
 
 /**
@@ -60,7 +60,7 @@ export interface TcpTransportOptions {
   backoff?: BackoffOptions;
   /** handshakeTimeoutMs closes connections that do not complete the handshake; default 5000. */
   handshakeTimeoutMs?: number;
-  /** writeTimeoutMs closes a connection whose peer has not read for that long; default 30000. */
+  /** writeTimeoutMs closes a connection whose write stays pending that long; default 30000. */
   writeTimeoutMs?: number;
   /** keepAliveMs enables TCP keep-alive probes after that much idle time; default 5000. */
   keepAliveMs?: number;
@@ -99,7 +99,9 @@ export interface ResolvedOptions {
 /** checkInt throws a RangeError naming the option unless v is an integer in [min, max]. */
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isSafeInteger(v) || v < min || v > max) {
-    throw new RangeError(`Invalid transport option ${name}: ${v} is not an integer in ${min}..${max}`);
+    throw new RangeError(
+      `Invalid transport option ${name}: ${v} is not an integer in ${min}..${max}`,
+    );
   }
   return v;
 }
@@ -110,7 +112,12 @@ function checkInt(name: string, v: number, min: number, max: number): number {
  */
 export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
   const MAX = Number.MAX_SAFE_INTEGER;
-  const maxFrameBytes = checkInt('maxFrameBytes', o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, 64, 0xffffffff);
+  const maxFrameBytes = checkInt(
+    'maxFrameBytes',
+    o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    64,
+    0xffffffff,
+  );
   const listen = o.listen ?? '127.0.0.1:0';
   parseAddress(listen);
   if (o.tls !== undefined && o.tls.allowedPeers.length === 0) {

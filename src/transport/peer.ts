@@ -5,11 +5,13 @@
  * full its messages are dropped and raft is told, so memory stays bounded and the other
  * peers never wait (docs/transport.md, "Backpressure").
  */
-import { encodeMessage } from '../raftpb/codec.ts';
+import { messageSize } from '../raftpb/codec.ts';
 import { MessageType, MessageTypeNames } from '../raftpb/types.ts';
 import type { Message } from '../raftpb/types.ts';
 import type { Connection } from './connection.ts';
-import { writeMessagesFrame } from './frame.ts';
+import { FRAME_HEADER_BYTES, sizedMessagesFrameSize, writeSizedMessagesFrame } from './frame.ts';
+import type { SizedMessage } from './frame.ts';
+import { MessageQueue } from './queue.ts';
 import type { ResolvedOptions } from './options.ts';
 import { OutgoingSnapshot } from './snapshot.ts';
 
@@ -39,12 +41,25 @@ export interface PeerStats {
   messagesSent: number;
 }
 
-/** frameOfOne returns a Messages frame holding a single encoded message. */
-function frameOfOne(bytes: Uint8Array): Uint8Array {
-  const list = [bytes];
-  const buf = Buffer.allocUnsafe(5 + 4 + bytes.length);
-  writeMessagesFrame(buf, 0, list);
-  return buf;
+/**
+ * BATCH_WRITE_BYTES caps one write of a batch (a larger message gets a write of its own).
+ * Everything queued for a peer is flushed at once: in one write when it fits (any Ready of
+ * votes, heartbeats, responses or small appends), else in writes issued back to back while
+ * the socket takes them. Pieces of this size let the receiver decode the first messages
+ * while the sender is still encoding the rest; one multi-megabyte write serialises the two
+ * processes (bench/transport.ts measured about 0.7x the throughput of no batching).
+ */
+const BATCH_WRITE_BYTES = 64 * 1024;
+
+/**
+ * BATCH_FRAME_BYTES caps the Messages frames inside a write (a larger message gets a frame of
+ * its own), so that the receiver assembles few frames across its reads.
+ */
+const BATCH_FRAME_BYTES = 16 * 1024;
+
+/** errorText renders any thrown value for a log line. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Peer is one remote member; see the file comment. */
@@ -65,10 +80,12 @@ export class Peer {
   dropped = 0;
   messagesSent = 0;
   readonly #host: PeerHost;
-  /** Encoded messages in send order; 0 <= #queue.length <= maxQueueMessages. */
-  #queue: Uint8Array[] = [];
-  /** Sum of the #queue lengths; 0 <= #queueBytes <= maxQueueBytes. */
-  #queueBytes = 0;
+  /**
+   * Messages in send order with their encoded sizes, encoded at flush time straight into
+   * the write buffer (send() takes ownership). 0 <= length <= maxQueueMessages and
+   * 0 <= bytes <= maxQueueBytes.
+   */
+  readonly #queue = new MessageQueue();
   /** The snapshot being streamed, bound to the connection it started on. */
   #snap: { out: OutgoingSnapshot; conn: Connection } | undefined;
   #nextSnapId = 1;
@@ -84,30 +101,26 @@ export class Peer {
     this.address = address;
   }
 
-  /** enqueue encodes m and queues it, or drops it (and tells raft) if it cannot be queued. */
+  /** enqueue queues m (sized, not yet encoded), or drops it and tells raft. */
   enqueue(m: Message): void {
     const o = this.#host.opts;
-    let bytes: Uint8Array;
+    let size: number;
     try {
-      bytes = encodeMessage(m);
+      size = messageSize(m);
     } catch (err) {
-      this.#drop(m, `cannot encode it: ${err instanceof Error ? err.message : String(err)}`);
+      this.#drop(m, `cannot encode it: ${errorText(err)}`);
       return;
     }
-    if (4 + bytes.length > o.maxFrameBytes) {
-      this.#drop(m, `its ${bytes.length} bytes exceed the frame limit ${o.maxFrameBytes}`);
+    if (4 + size > o.maxFrameBytes) {
+      this.#drop(m, `its ${size} bytes exceed the frame limit ${o.maxFrameBytes}`);
       return;
     }
-    if (this.#queue.length >= o.maxQueueMessages || this.#queueBytes + bytes.length > o.maxQueueBytes) {
-      this.#drop(
-        m,
-        `the queue is full (${this.#queue.length} messages, ${this.#queueBytes} bytes)`,
-        true,
-      );
+    if (this.#queue.length >= o.maxQueueMessages || this.#queue.bytes + size > o.maxQueueBytes) {
+      const q = `${this.#queue.length} messages, ${this.#queue.bytes} bytes`;
+      this.#drop(m, `the queue is full (${q})`, true);
       return;
     }
-    this.#queue.push(bytes);
-    this.#queueBytes += bytes.length;
+    this.#queue.push({ message: m, size });
     // Not connected: the message waits, but raft should stop streaming appends meanwhile.
     if (this.conn === undefined) this.#host.reportUnreachable(this.id);
     this.#scheduleFlush();
@@ -164,9 +177,10 @@ export class Peer {
   }
 
   /**
-   * flush writes what is queued, if the connection is open and not blocked: with batching,
-   * every queued message (in frames of at most maxFrameBytes) and the next snapshot chunk
-   * go out in one write; without, each message is its own frame and write.
+   * flush writes what is queued while the connection is open and not blocked: with batching,
+   * everything queued goes out together (one write up to BATCH_WRITE_BYTES, back-to-back
+   * writes beyond), then the next snapshot chunk; without, each message is its own frame and
+   * write. What the socket cannot take now waits in the queue for 'drain'.
    */
   flush(): void {
     this.#flushScheduled = false;
@@ -192,8 +206,7 @@ export class Peer {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#immediate = undefined;
     this.#snap = undefined;
-    this.#queue = [];
-    this.#queueBytes = 0;
+    this.#queue.clear();
     this.conn?.close(reason, level);
     this.dialing?.close(reason, level);
   }
@@ -205,7 +218,7 @@ export class Peer {
       address: this.address,
       connected: this.conn !== undefined,
       queuedMessages: this.#queue.length,
-      queuedBytes: this.#queueBytes,
+      queuedBytes: this.#queue.bytes,
       socketBufferedBytes: this.conn?.socket.writableLength ?? 0,
       dropped: this.dropped,
       messagesSent: this.messagesSent,
@@ -222,55 +235,93 @@ export class Peer {
     return this.#snap !== undefined && this.#snap.conn === conn && !this.#snap.out.sent;
   }
 
+  /**
+   * flushBatched writes the queue in pieces of up to BATCH_WRITE_BYTES while the socket
+   * takes them; once it is full, the rest waits (and grows) until 'drain'. The next snapshot
+   * chunk rides after the last messages.
+   */
   #flushBatched(conn: Connection): void {
-    const q = this.#queue;
-    const max = this.#host.opts.maxFrameBytes;
-    const snapParts = this.#snapPending(conn) ? this.#snap!.out.step() : [];
-    if (q.length === 0 && snapParts.length === 0) return;
-    // Cut the queue into frames of at most `max` body bytes (each message fits on its own).
+    const cap = Math.min(this.#host.opts.maxFrameBytes, BATCH_WRITE_BYTES);
+    while (this.#queue.length > 0 && !conn.blocked && conn.state === 'open') {
+      let piece = this.#queue.take(cap);
+      const parts =
+        this.#queue.length === 0 && this.#snapPending(conn) ? this.#snap!.out.step() : [];
+      let buf: Uint8Array;
+      try {
+        buf = this.#encodeBatch(piece, parts);
+      } catch {
+        // A message that cannot be encoded (a bug upstream): find it, drop it, send the rest.
+        piece = this.#encodable(piece);
+        buf = this.#encodeBatch(piece, parts);
+      }
+      this.messagesSent += piece.length;
+      if (buf.length > 0) conn.write(buf);
+    }
+    if (this.#queue.length === 0 && !conn.blocked && this.#snapPending(conn)) {
+      conn.write(this.#encodeBatch([], this.#snap!.out.step()));
+    }
+  }
+
+  /**
+   * encodeBatch encodes q as Messages frames of at most BATCH_FRAME_BYTES (or maxFrameBytes)
+   * each, followed by the snapshot pieces, into one buffer.
+   */
+  #encodeBatch(q: readonly SizedMessage[], snapParts: readonly Uint8Array[]): Uint8Array {
+    const cap = Math.min(this.#host.opts.maxFrameBytes, BATCH_FRAME_BYTES);
     const cuts = [0];
-    let size = 0;
     let body = 0;
     for (let i = 0; i < q.length; i++) {
-      const n = 4 + q[i]!.length;
-      if (body > 0 && body + n > max) {
+      const n = 4 + q[i]!.size;
+      if (body > 0 && body + n > cap) {
         cuts.push(i);
-        size += 5 + body;
         body = 0;
       }
       body += n;
     }
-    if (q.length > 0) {
-      size += 5 + body;
-      cuts.push(q.length);
-    }
+    if (q.length > 0) cuts.push(q.length);
+    let size = 0;
+    for (let k = 0; k + 1 < cuts.length; k++)
+      size += sizedMessagesFrameSize(q, cuts[k], cuts[k + 1]);
     for (const p of snapParts) size += p.length;
     const buf = Buffer.allocUnsafe(size);
     let pos = 0;
-    for (let k = 0; k + 1 < cuts.length; k++) pos = writeMessagesFrame(buf, pos, q, cuts[k], cuts[k + 1]);
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      pos = writeSizedMessagesFrame(buf, pos, q, cuts[k], cuts[k + 1]);
+    }
     for (const p of snapParts) {
       buf.set(p, pos);
       pos += p.length;
     }
-    this.messagesSent += q.length;
-    this.#queue = [];
-    this.#queueBytes = 0;
-    conn.write(buf);
+    return buf;
+  }
+
+  /** encodable returns the messages of q that encode, dropping (and reporting) the others. */
+  #encodable(q: readonly SizedMessage[]): SizedMessage[] {
+    return q.filter((item) => {
+      try {
+        writeSizedMessagesFrame(Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4 + item.size), 0, [item]);
+        return true;
+      } catch (err) {
+        this.#drop(item.message, `cannot encode it: ${errorText(err)}`);
+        return false;
+      }
+    });
   }
 
   #flushEach(conn: Connection): void {
-    const q = this.#queue;
-    let i = 0;
-    let bytes = 0;
-    while (i < q.length && !conn.blocked && conn.state === 'open') {
-      const m = q[i++]!;
-      bytes += m.length;
-      conn.write(frameOfOne(m));
+    while (this.#queue.length > 0 && !conn.blocked && conn.state === 'open') {
+      const item = this.#queue.take(0)[0]!;
+      const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4 + item.size);
+      try {
+        writeSizedMessagesFrame(buf, 0, [item]);
+      } catch (err) {
+        this.#drop(item.message, `cannot encode it: ${errorText(err)}`);
+        continue;
+      }
+      this.messagesSent++;
+      conn.write(buf);
     }
-    q.splice(0, i);
-    this.#queueBytes -= bytes;
-    this.messagesSent += i;
-    if (!conn.blocked && conn.state === 'open' && this.#snapPending(conn)) {
+    if (this.#queue.length === 0 && !conn.blocked && this.#snapPending(conn)) {
       conn.write(Buffer.concat(this.#snap!.out.step()));
     }
   }

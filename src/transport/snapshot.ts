@@ -12,11 +12,7 @@ import type { Hash } from 'node:crypto';
 import { encodeMessage } from '../raftpb/codec.ts';
 import type { Message } from '../raftpb/types.ts';
 import { SnapshotStreamError } from './errors.ts';
-import {
-  encodeSnapBegin,
-  encodeSnapChunkHeader,
-  encodeSnapEnd,
-} from './frame.ts';
+import { encodeSnapBegin, encodeSnapChunkHeader, encodeSnapEnd } from './frame.ts';
 import type { SnapBeginFrame, SnapChunkFrame, SnapEndFrame } from './frame.ts';
 
 /** withoutData returns a copy of a MsgSnap whose snapshot carries no data. */
@@ -69,7 +65,9 @@ export class OutgoingSnapshot {
     if (this.#ended) return out;
     if (!this.#begun) {
       this.#begun = true;
-      out.push(encodeSnapBegin(this.snapId, this.totalBytes, encodeMessage(withoutData(this.message))));
+      out.push(
+        encodeSnapBegin(this.snapId, this.totalBytes, encodeMessage(withoutData(this.message))),
+      );
     }
     if (this.#offset < this.#data.length) {
       const end = Math.min(this.#data.length, this.#offset + this.#chunkBytes);
@@ -148,7 +146,9 @@ export class IncomingSnapshot {
 
   #checkId(snapId: number): void {
     if (snapId !== this.snapId) {
-      throw new SnapshotStreamError(`snapshot frame for stream ${snapId} inside stream ${this.snapId}`);
+      throw new SnapshotStreamError(
+        `snapshot frame for stream ${snapId} inside stream ${this.snapId}`,
+      );
     }
   }
 }

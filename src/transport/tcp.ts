@@ -62,10 +62,14 @@ export class TcpTransport implements Transport {
   readonly #removed = new Set<number>();
   /** Every socket not yet closed (accepted raw sockets and dialed sockets). */
   readonly #sockets = new Set<Socket>();
+  /** Every connection not yet closed. */
+  readonly #conns = new Set<Connection>();
   #handler: TransportHandler | undefined;
   #server: Server | undefined;
   #state: TransportState = 'new';
   #listenAddress: string | undefined;
+  /** Settles when a start() in progress has finished listening (or failed to). */
+  #starting: Promise<void> | undefined;
   #messagesReceived = 0;
   readonly #counters = { writes: 0, bytesWritten: 0 };
   #pendingUnreachable = new Set<number>();
@@ -93,19 +97,26 @@ export class TcpTransport implements Transport {
    * a higher id). It resolves once listening.
    */
   async start(handler: TransportHandler, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`Cannot start transport ${this.id}: it was already started`);
+    if (this.#state !== 'new')
+      throw new Error(`Cannot start transport ${this.id}: it was already started`);
     opts.signal?.throwIfAborted();
     this.#handler = handler;
     this.#state = 'starting';
     const server = this.#createServer();
     this.#server = server;
+    const listening = this.#listen(server, opts.signal);
+    this.#starting = listening.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      await this.#listen(server, opts.signal);
+      await listening;
     } catch (err) {
       this.#state = 'closed';
       this.#resolveClosed();
       throw err;
     }
+    if (this.#state !== 'starting') return; // close() was called meanwhile and finishes the job
     const addr = server.address() as net.AddressInfo;
     this.#listenAddress = formatAddress({ host: addr.address, port: addr.port });
     this.#state = 'running';
@@ -181,7 +192,9 @@ export class TcpTransport implements Transport {
     if (this.#state === 'closing' || this.#state === 'closed') return this.#closed;
     const wasNew = this.#state === 'new';
     this.#state = 'closing';
+    await this.#starting; // a listen in progress completes first, so that it is closed below
     for (const peer of this.#peers.values()) peer.shutdown('transport closing', 'debug');
+    for (const c of [...this.#conns]) c.close('transport closing', 'debug');
     for (const s of this.#sockets) s.destroy();
     const serverClosed = new Promise<void>((resolve) => {
       if (this.#server === undefined || !this.#server.listening) resolve();
@@ -228,7 +241,9 @@ export class TcpTransport implements Transport {
             cert: toPem(t.cert),
             ca: toPemList(t.ca),
             requestCert: true,
-            rejectUnauthorized: true,
+            // The chain is checked in #accept, so that a refusal gets a clear log line;
+            // an unverified socket is destroyed there before anything is read from it.
+            rejectUnauthorized: false,
             minVersion: 'TLSv1.2',
             handshakeTimeout: this.#opts.handshakeTimeoutMs,
           });
@@ -238,10 +253,10 @@ export class TcpTransport implements Transport {
     });
     if (t !== undefined) {
       server.on('secureConnection', (socket: TLSSocket) => this.#accept(socket));
-      server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-        const from = `${socket.remoteAddress}:${socket.remotePort}`;
+      server.on('tlsClientError', (err: Error & { reason?: string }, socket: TLSSocket) => {
+        const from = socket.remoteAddress === undefined ? 'a peer' : remoteOf(socket);
         this.#opts.logger.warning(
-          `raft transport ${this.id}: TLS handshake from ${from} failed: ${err.message}`,
+          `raft transport ${this.id}: TLS handshake from ${from} failed: ${err.reason ?? err.message}`,
         );
       });
     }
@@ -268,6 +283,8 @@ export class TcpTransport implements Transport {
       const onAbort = (): void => {
         done();
         server.close();
+        // STYLE.md 9: reject with signal.reason, whatever it is.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         reject(signal!.reason);
       };
       server.once('error', onError);
@@ -295,8 +312,21 @@ export class TcpTransport implements Transport {
       socket.destroy();
       return;
     }
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const remote = remoteOf(socket);
+    if (this.#opts.tls !== undefined && !(socket as TLSSocket).authorized) {
+      const ts = socket as TLSSocket;
+      const presented = Object.keys(ts.getPeerCertificate()).length > 0;
+      const why = presented
+        ? `certificate not trusted (${String(ts.authorizationError)})`
+        : 'no client certificate';
+      this.#opts.logger.warning(
+        `raft transport ${this.id}: TLS connection from ${remote} refused: ${why}`,
+      );
+      socket.destroy();
+      return;
+    }
     const conn = new Connection(this.#host, socket, ConnRole.Acceptor, remote);
+    this.#conns.add(conn);
     if (this.#opts.tls === undefined) return;
     const ids = certificateIdentities((socket as TLSSocket).getPeerCertificate());
     conn.identities = ids;
@@ -333,6 +363,7 @@ export class TcpTransport implements Transport {
     }
     this.#track(socket);
     const conn = new Connection(this.#host, socket, ConnRole.Dialer, peer.address, peer.id);
+    this.#conns.add(conn);
     conn.quiet = peer.attempts > 0;
     peer.dialing = conn;
   }
@@ -353,16 +384,28 @@ export class TcpTransport implements Transport {
   #checkHello(conn: Connection, h: HelloFrame): Refusal | undefined {
     const o = this.#opts;
     if (h.version !== PROTOCOL_VERSION) {
-      return { reason: RejectReason.Version, detail: `protocol version ${h.version} is not ${PROTOCOL_VERSION}` };
+      return {
+        reason: RejectReason.Version,
+        detail: `protocol version ${h.version} is not ${PROTOCOL_VERSION}`,
+      };
     }
     if (h.clusterId !== o.clusterId) {
-      return { reason: RejectReason.WrongCluster, detail: `cluster ${h.clusterId} is not cluster ${o.clusterId}` };
+      return {
+        reason: RejectReason.WrongCluster,
+        detail: `cluster ${h.clusterId} is not cluster ${o.clusterId}`,
+      };
     }
     if (h.to !== o.id) {
-      return { reason: RejectReason.WrongReceiver, detail: `this is member ${o.id}, not member ${h.to}` };
+      return {
+        reason: RejectReason.WrongReceiver,
+        detail: `this is member ${o.id}, not member ${h.to}`,
+      };
     }
     if (this.#removed.has(h.from)) {
-      return { reason: RejectReason.RemovedMember, detail: `member ${h.from} was removed from the cluster` };
+      return {
+        reason: RejectReason.RemovedMember,
+        detail: `member ${h.from} was removed from the cluster`,
+      };
     }
     if (!this.#peers.has(h.from)) {
       return { reason: RejectReason.UnknownMember, detail: `member ${h.from} is not a known peer` };
@@ -385,12 +428,12 @@ export class TcpTransport implements Transport {
         else peer.attach(conn);
       },
       onClose: (conn, wasOpen) => {
+        this.#conns.delete(conn);
         const peer = conn.peerId === undefined ? undefined : this.#peers.get(conn.peerId);
         if (peer === undefined) return;
         peer.detach(conn, wasOpen);
         this.#scheduleRedial(peer);
       },
-      onSocketGone: () => {},
       onMessages: (_conn, msgs) => {
         for (const m of msgs) this.#deliver(m);
       },
@@ -412,7 +455,9 @@ export class TcpTransport implements Transport {
     try {
       this.#handler!.receive(m);
     } catch (err) {
-      this.#opts.logger.error(`raft transport ${this.id}: the handler threw on receive: ${String(err)}`);
+      this.#opts.logger.error(
+        `raft transport ${this.id}: the handler threw on receive: ${String(err)}`,
+      );
     }
   }
 
@@ -442,10 +487,17 @@ export class TcpTransport implements Transport {
         for (const [id, ok] of snaps) h.reportSnapshot(id, ok);
         for (const id of unreachable) h.reportUnreachable(id);
       } catch (err) {
-        this.#opts.logger.error(`raft transport ${this.id}: the handler threw on a report: ${String(err)}`);
+        this.#opts.logger.error(
+          `raft transport ${this.id}: the handler threw on a report: ${String(err)}`,
+        );
       }
     });
   }
+}
+
+/** remoteOf renders a socket's remote address for log lines. */
+function remoteOf(socket: Socket): string {
+  return formatAddress({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 });
 }
 
 /** toPem hands PEM input to node:tls (a Buffer view for bytes). */
@@ -455,5 +507,7 @@ function toPem(x: string | Uint8Array): string | Buffer {
 
 /** toPemList converts one or many PEM inputs. */
 function toPemList(x: string | Uint8Array | readonly (string | Uint8Array)[]): (string | Buffer)[] {
-  return (Array.isArray(x) ? (x as readonly (string | Uint8Array)[]) : [x as string | Uint8Array]).map(toPem);
+  return (
+    Array.isArray(x) ? (x as readonly (string | Uint8Array)[]) : [x as string | Uint8Array]
+  ).map(toPem);
 }

@@ -64,11 +64,11 @@ export function checkPeerIdentity(
   const bound = ok.map((x) => RAFT_URI.exec(x)).filter((m) => m !== null);
   if (bound.length === 0) return undefined;
   const match = bound.some(
-    (m) =>
-      Number(m[1]) === clusterId && (memberId === undefined || Number(m[2]) === memberId),
+    (m) => Number(m[1]) === clusterId && (memberId === undefined || Number(m[2]) === memberId),
   );
   if (match) return undefined;
   const names = bound.map((m) => m[0]).join(', ');
-  const who = memberId === undefined ? `cluster ${clusterId}` : `member ${memberId} of cluster ${clusterId}`;
+  const who =
+    memberId === undefined ? `cluster ${clusterId}` : `member ${memberId} of cluster ${clusterId}`;
   return `certificate is bound to ${names}, not to ${who}`;
 }
