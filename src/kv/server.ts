@@ -15,11 +15,13 @@
  * ```
  */
 import { createServer as createHttpServer } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
+import { dashboardRoutes } from './dashboard/routes.ts';
+import { Telemetry } from './dashboard/telemetry.ts';
 import { createGrpcServer } from './grpc.ts';
 import type { GrpcServerOptions } from './grpc.ts';
 import { httpHandler } from './http.ts';
@@ -60,6 +62,17 @@ export interface KvServerOptions {
   sniffTimeoutMs?: number;
   /** grpc passes options to the grpc-js Server. */
   grpc?: GrpcServerOptions;
+  /**
+   * httpRoutes sees every HTTP/1.1 request before the JSON API and returns true when it
+   * answered it (the runner's /admin/ routes); false passes the request on.
+   */
+  httpRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * telemetry feeds /metrics and the dashboard at / (docs/dashboard.md); the server attaches
+   * its service to it. Default: one of its own that sees only the service (the raft state
+   * it reports, no replication progress, traffic or disk timings), closed with the server.
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -68,6 +81,9 @@ export interface KvServerOptions {
  */
 export class KvServer {
   readonly service: KvService;
+  /** telemetry is what /metrics and the dashboard report. */
+  readonly telemetry: Telemetry;
+  private readonly ownsTelemetry: boolean;
   private readonly net: NetServer;
   private readonly http: HttpServer;
   private readonly grpc: grpc.Server;
@@ -82,7 +98,15 @@ export class KvServer {
     this.sniffTimeoutMs = o.sniffTimeoutMs ?? 10_000;
     this.grpc = createGrpcServer(o.service, o.grpc);
     this.injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.http = createHttpServer(httpHandler(o.service));
+    this.ownsTelemetry = o.telemetry === undefined;
+    this.telemetry = (o.telemetry ?? new Telemetry()).attach({ service: o.service });
+    const api = httpHandler(o.service);
+    const dashboard = dashboardRoutes(this.telemetry, o.service);
+    const routes = o.httpRoutes;
+    this.http = createHttpServer((req, res) => {
+      if (routes?.(req, res) === true) return;
+      if (!dashboard(req, res)) api(req, res);
+    });
     this.net = createNetServer((s) => this.accept(s));
   }
 
@@ -90,9 +114,13 @@ export class KvServer {
   static async listen(o: KvServerOptions): Promise<KvServer> {
     const s = new KvServer(o);
     await new Promise<void>((resolve, reject) => {
-      s.net.once('error', reject);
+      const onError = (err: Error) => {
+        if (s.ownsTelemetry) s.telemetry.close();
+        reject(err);
+      };
+      s.net.once('error', onError);
       s.net.listen(o.port ?? 2379, o.host ?? '127.0.0.1', () => {
-        s.net.off('error', reject);
+        s.net.off('error', onError);
         resolve();
       });
     });
@@ -137,6 +165,7 @@ export class KvServer {
     this.grpc.forceShutdown();
     this.http.closeAllConnections();
     for (const s of this.sockets) s.destroy();
+    if (this.ownsTelemetry) this.telemetry.close();
     await Promise.all([closed, this.publishing]);
   }
 

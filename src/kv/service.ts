@@ -47,6 +47,19 @@ export interface KvServiceOptions {
   requestTimeoutMs?: number | undefined;
 }
 
+/**
+ * ProposalStats counts a KvService's proposals (one per write request), for metrics and the
+ * dashboard: etcd's proposals_pending and proposals_failed_total are counted at this level.
+ */
+export interface ProposalStats {
+  /** pending is the number of proposals waiting for their result. */
+  pending: number;
+  /** failed counts proposals that ended in an error (timeout, abort, lost leader...). */
+  failed: number;
+  /** onDone, if set, hears how long each proposal took, in seconds, and whether it failed. */
+  onDone: ((seconds: number, failed: boolean) => void) | undefined;
+}
+
 /** CallOptions are what every KvService call takes: the client's signal, if any. */
 export interface CallOptions {
   /** Aborts when the client goes away; the request then stops waiting. */
@@ -72,6 +85,8 @@ export class KvService {
   readonly stateMachine: KvStateMachine;
   readonly limits: Readonly<KvLimits>;
   readonly requestTimeoutMs: number;
+  /** proposalStats counts this member's proposals; see ProposalStats. */
+  readonly proposalStats: ProposalStats = { pending: 0, failed: 0, onDone: undefined };
 
   constructor(o: KvServiceOptions) {
     this.backend = o.backend;
@@ -329,12 +344,36 @@ export class KvService {
     await this.backend.readIndex({ signal });
   }
 
-  /**
-   * propose sends one command through raft. A proposal that raft dropped or that lost its
-   * log slot to another leader was not applied, so it is retried (with backoff, after a
-   * leader is known) until the signal aborts.
-   */
+  /** propose sends one command through raft, counted in proposalStats. */
   private async propose(cmd: Uint8Array, signal: AbortSignal): Promise<unknown> {
+    const stats = this.proposalStats;
+    const start = performance.now();
+    let failed = true;
+    stats.pending++;
+    try {
+      const result = await this.proposeRetrying(cmd, signal);
+      failed = false;
+      return result;
+    } finally {
+      stats.pending--;
+      if (failed) stats.failed++;
+      try {
+        stats.onDone?.((performance.now() - start) / 1000, failed);
+      } catch (err) {
+        // A listener's failure is reported as uncaught; it never fails the write.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /**
+   * proposeRetrying proposes cmd until it is applied. A proposal that raft dropped or that
+   * lost its log slot to another leader was not applied, so it is retried (with backoff,
+   * after a leader is known) until the signal aborts.
+   */
+  private async proposeRetrying(cmd: Uint8Array, signal: AbortSignal): Promise<unknown> {
     for (let backoffMs = 5; ; backoffMs = Math.min(backoffMs * 2, 200)) {
       await this.waitForLeader(signal);
       try {
