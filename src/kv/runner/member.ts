@@ -20,6 +20,7 @@ import { TcpTransport } from '../../transport/tcp.ts';
 import type { TransportTlsOptions } from '../../transport/options.ts';
 import { openDiskStorage } from '../../wal/storage.ts';
 import type { DiskStorage } from '../../wal/storage.ts';
+import { Telemetry } from '../dashboard/telemetry.ts';
 import { nodeBackend } from '../node_backend.ts';
 import { KvServer } from '../server.ts';
 import { KvService } from '../service.ts';
@@ -222,12 +223,18 @@ function watchStop(node: Node): Promise<StopReason> {
 interface NodeParts {
   identity: Identity;
   storage: DiskStorage;
+  tcp: TcpTransport;
   transport: MemberTransport;
   node: Node;
   sm: KvStateMachine;
 }
 
-async function startNode(c: MemberConfig, log: Logger, signal: AbortSignal): Promise<NodeParts> {
+async function startNode(
+  c: MemberConfig,
+  log: Logger,
+  signal: AbortSignal,
+  telemetry: Telemetry,
+): Promise<NodeParts> {
   await mkdir(c.dataDir, { recursive: true });
   const identity = await resolveIdentity(c, log, signal);
   const { id, clusterId } = identity;
@@ -237,6 +244,7 @@ async function startNode(c: MemberConfig, log: Logger, signal: AbortSignal): Pro
   const storage = await openDiskStorage(join(c.dataDir, 'wal'), {
     logger: log,
     segmentSize: c.walSegmentBytes,
+    fs: telemetry.walFS(),
   });
   // Only the member with the lower id dials; a restarted peer waits for its redial, so the
   // backoff is capped at 1 s (default 5 s) to bring links back well within an election.
@@ -254,7 +262,7 @@ async function startNode(c: MemberConfig, log: Logger, signal: AbortSignal): Pro
     const node = await Node.start({
       id,
       storage,
-      transport,
+      transport: telemetry.transport(transport),
       stateMachine: sm,
       peers: identity.joined ? peers.filter((p) => p.id !== id) : peers,
       join: identity.joined,
@@ -264,7 +272,7 @@ async function startNode(c: MemberConfig, log: Logger, signal: AbortSignal): Pro
       snapshotInterval: c.snapshotInterval,
       logger: log,
     });
-    return { identity, storage, transport, node, sm };
+    return { identity, storage, tcp, transport, node, sm };
   } catch (err) {
     await storage.close().catch(() => undefined);
     throw err;
@@ -282,7 +290,14 @@ export async function startMember(
   log: Logger,
   signal: AbortSignal,
 ): Promise<Member> {
-  const { identity, transport, node, sm } = await startNode(c, log, signal);
+  const telemetry = new Telemetry();
+  const { identity, storage, tcp, transport, node, sm } = await startNode(
+    c,
+    log,
+    signal,
+    telemetry,
+  );
+  telemetry.attach({ node, storage, transport: tcp });
   const { id, clusterId } = identity;
   const scheme = c.tls === undefined ? 'http' : 'https';
   const selfURL = `${scheme}://${c.advertisePeerAddr}`;
@@ -308,6 +323,7 @@ export async function startMember(
       name: c.name ?? `raftkv-${id}`,
       ...(c.advertiseClientUrl !== undefined && { clientURLs: [c.advertiseClientUrl] }),
       ...(routes !== undefined && { httpRoutes: routes }),
+      telemetry,
     });
   } catch (err) {
     await node.close({ signal: AbortSignal.timeout(5000) }).catch(() => undefined);
@@ -319,6 +335,7 @@ export async function startMember(
     (closing ??= (async () => {
       await server.close();
       await node.close({ signal: AbortSignal.timeout(5000) });
+      telemetry.close();
     })());
   return { id, clusterId, node, server, transport, stopped, close };
 }
