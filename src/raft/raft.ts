@@ -865,6 +865,12 @@ export class Raft {
   restore(s: Snapshot): boolean {
     const md = s.metadata;
     if (md.index <= this.raftLog.committed) return false;
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // Entries handed out for applying (maybe a conf change) are not applied yet: installing
+      // the snapshot's configuration now would put it ahead of them, and applying them after
+      // it would fail or go wrong. Ignore it; the leader sends it again (found by the sim).
+      return false;
+    }
     if (this.state !== StateType.StateFollower) {
       // Defensive: only followers get snapshots; step down into a new term to be safe.
       this.logger.warning(
@@ -1178,9 +1184,14 @@ function confChangeRefusal(r: Raft, cc: ConfChangeV2): string {
 }
 
 function leaderReadIndex(r: Raft, m: Message): void {
-  if (r.trk.isSingleton()) {
-    // A single voter is its own quorum: answer right away.
-    const resp = r.responseToReadIndexReq(m, r.raftLog.committed);
+  if (r.trk.isSingleton() && r.trk.config.voters.ids().has(r.id)) {
+    // The leader is the only voter, so no other leader can exist: answer at once. Its commit
+    // index may be behind writes it acknowledged before a crash (a commit-only HardState is
+    // not synced), but everything in its log up to its own match index is durable, and the
+    // read waits for it to be applied. A removed leader whose config has one *other* voter
+    // must not take this path (found by the simulation: a stale read).
+    const index = Math.max(r.raftLog.committed, r.trk.committed());
+    const resp = r.responseToReadIndexReq(m, index);
     if (resp.to !== None) r.send(resp);
     return;
   }

@@ -1,5 +1,5 @@
 /**
- * Regression (open core bug): a single-voter leader answers ReadIndex at once with its
+ * Regression (core bug, fixed): a single-voter leader answers ReadIndex at once with its
  * commit index, but after a restart that index may be older than writes it acknowledged.
  *
  * RawNode.ready() marks a HardState that only moves the commit index with mustSync false,
@@ -22,10 +22,6 @@ import { RawNode } from '../../src/raft/rawnode.ts';
 import { MemoryStorage } from '../../src/raft/storage.ts';
 import { handleAll, handleReady, violationsOf } from './regressions/replay.ts';
 
-const TODO =
-  'core bug: singleton ReadIndex answers with raftLog.committed before the first entry of the ' +
-  'term commits; after a crash that lost an unsynced (mustSync false) commit index it is stale';
-
 function newNode(storage: MemoryStorage): RawNode {
   return new RawNode({
     id: 1,
@@ -38,39 +34,35 @@ function newNode(storage: MemoryStorage): RawNode {
   });
 }
 
-void test(
-  'single voter: ReadIndex after a restart sees the acknowledged write',
-  { todo: TODO },
-  () => {
-    const storage = new MemoryStorage();
-    let rn = newNode(storage);
-    rn.bootstrap([{ id: 1 }]);
-    handleAll(rn, storage, true);
-    rn.campaign();
-    handleAll(rn, storage, true); // leader of term 2, entries 1..2 committed
-    rn.propose(new TextEncoder().encode('x'));
-    handleAll(rn, storage, false); // entry 3 durable, committed, applied: the write is acknowledged
-    assert.equal(rn.raft.raftLog.applied, 3);
-    assert.equal(
-      storage.initialState().hardState.commit,
-      2,
-      'the commit-only HardState was not synced',
-    );
+void test('single voter: ReadIndex after a restart sees the acknowledged write', {}, () => {
+  const storage = new MemoryStorage();
+  let rn = newNode(storage);
+  rn.bootstrap([{ id: 1 }]);
+  handleAll(rn, storage, true);
+  rn.campaign();
+  handleAll(rn, storage, true); // leader of term 2, entries 1..2 committed
+  rn.propose(new TextEncoder().encode('x'));
+  handleAll(rn, storage, false); // entry 3 durable, committed, applied: the write is acknowledged
+  assert.equal(rn.raft.raftLog.applied, 3);
+  assert.equal(
+    storage.initialState().hardState.commit,
+    2,
+    'the commit-only HardState was not synced',
+  );
 
-    rn = newNode(storage); // crash and restart
-    handleAll(rn, storage, true); // re-applies the committed entries 1..2
-    rn.campaign();
-    handleReady(rn, storage, true); // the vote is durable: now leader, entry 4 not yet committed
-    assert.equal(rn.raft.state, 2);
-    rn.readIndex(new TextEncoder().encode('read'));
-    const rs = rn.ready().readStates;
-    assert.equal(rs.length, 1);
-    assert.ok(
-      (rs[0]?.index ?? 0) >= 3,
-      `read index ${rs[0]?.index} misses the write acknowledged at 3`,
-    );
-  },
-);
+  rn = newNode(storage); // crash and restart
+  handleAll(rn, storage, true); // re-applies the committed entries 1..2
+  rn.campaign();
+  handleReady(rn, storage, true); // the vote is durable: now leader, entry 4 not yet committed
+  assert.equal(rn.raft.state, 2);
+  rn.readIndex(new TextEncoder().encode('read'));
+  const rs = rn.ready().readStates;
+  assert.equal(rs.length, 1);
+  assert.ok(
+    (rs[0]?.index ?? 0) >= 3,
+    `read index ${rs[0]?.index} misses the write acknowledged at 3`,
+  );
+});
 
 const SHRUNK = `{"name":"chaos","seed":0,"options":{"voters":1,"preVote":false,"checkQuorum":false,
 "stepDownOnRemoval":false,"heartbeatTick":1,"maxSizePerMsg":0,"maxInflightMsgs":1,"snapEvery":3,
@@ -79,6 +71,6 @@ const SHRUNK = `{"name":"chaos","seed":0,"options":{"voters":1,"preVote":false,"
 {"at":165,"kind":"put","a":0,"b":0},{"at":357,"kind":"read","a":0,"b":0},
 {"at":167,"kind":"crash","a":0,"b":0},{"at":169,"kind":"restart","a":0,"b":0}]}`;
 
-void test('the shrunk simulation schedule reads no stale value', { todo: TODO }, () => {
+void test('the shrunk simulation schedule reads no stale value', {}, () => {
   assert.deepEqual(violationsOf(SHRUNK), []);
 });

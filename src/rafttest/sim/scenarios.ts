@@ -76,16 +76,12 @@ function randomOptions(r: Prng, overrides: Partial<SimOptions> = {}): SimOptions
     longPm: r.pick([0, 0, 10, 50]),
     lazyCommit: r.chance(0.5),
     keys: r.range(1, 5),
-    // KNOWN CORE BUG (test/sim/regression_removed_leader_singleton_readindex.test.ts).
-    protectSoleVoter: true,
-    // KNOWN CORE BUG (test/sim/regression_snapshot_during_apply_confchange.test.ts).
-    deferSnapshots: true,
+    // The three core bugs these used to work around are fixed (test/sim/regression_*.ts),
+    // so the default mix exercises those paths again.
+    protectSoleVoter: false,
+    deferSnapshots: false,
     ...overrides,
   };
-  // KNOWN CORE BUG (test/sim/regression_singleton_readindex_stale.test.ts): a single voter
-  // answers ReadIndex with a commit index that a crash may have taken back. Until it is
-  // fixed, single-voter clusters persist every commit index.
-  if (o.voters === 1) o.lazyCommit = false;
   return o;
 }
 
