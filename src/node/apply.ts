@@ -5,8 +5,8 @@ import { EntryType } from '../raftpb/types.ts';
 import type { ConfState, Entry, Snapshot } from '../raftpb/types.ts';
 import {
   decodeAddressContext,
-  decodeEnvelope,
   envelopePayload,
+  envelopeSeq,
   unwrapSnapshot,
   wrapSnapshot,
 } from './envelope.ts';
@@ -68,11 +68,7 @@ export class Applier {
   /** keyOf returns the proposal key an entry carries if this Node instance proposed it. */
   keyOf(e: Entry): number | undefined {
     if (e.type !== EntryType.EntryNormal) return undefined;
-    const id = decodeEnvelope(e.data);
-    if (id === undefined || id.origin !== this.host.id || id.session !== this.host.session) {
-      return undefined;
-    }
-    return id.seq;
+    return envelopeSeq(e.data, this.host.id, this.host.session);
   }
 
   /** restore replaces the state machine's state with a snapshot's. */
@@ -93,37 +89,35 @@ export class Applier {
 
   /** apply applies committed entries (those at or below `applied` are skipped). */
   async apply(entries: readonly Entry[]): Promise<void> {
-    let run: Entry[] = [];
-    for (const e of entries) {
-      if (e.index <= this.applied) continue;
-      if (e.type === EntryType.EntryNormal) {
-        run.push(e);
-        continue;
-      }
-      await this.applyNormal(run);
-      run = [];
-      this.applyConfChange(e);
+    let start = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      if (e.type === EntryType.EntryNormal) continue;
+      await this.applyNormal(entries, start, i);
+      start = i + 1;
+      if (e.index > this.applied) this.applyConfChange(e);
     }
-    await this.applyNormal(run);
+    await this.applyNormal(entries, start, entries.length);
     await this.maybeSnapshot();
   }
 
-  private async applyNormal(run: readonly Entry[]): Promise<void> {
-    if (run.length === 0) return;
+  /** applyNormal applies entries[lo, hi), normal entries in log order, in one batch. */
+  private async applyNormal(entries: readonly Entry[], lo: number, hi: number): Promise<void> {
+    while (lo < hi && (entries[lo] as Entry).index <= this.applied) lo++;
+    if (lo >= hi) return;
     const h = this.host;
-    const withData = run.filter((e) => e.data !== undefined && e.data.length > 0);
-    const input = withData.map((e) => ({ ...e, data: payload(e.data) }));
+    const input = stateMachineInput(entries, lo, hi);
     const results = input.length === 0 ? [] : await h.stateMachine.apply(input);
     if (!Array.isArray(results) || results.length !== input.length) {
       const n = Array.isArray(results) ? results.length : typeof results;
       throw new TypeError(`StateMachine.apply returned ${n} results for ${input.length} entries`);
     }
     let k = 0;
-    for (const e of run) {
-      const has = e.data !== undefined && e.data.length > 0;
-      h.tracker.onApplied(e.index, e.term, this.keyOf(e), has ? results[k++] : undefined);
+    for (let i = lo; i < hi; i++) {
+      const e = entries[i] as Entry;
+      h.tracker.onApplied(e.index, e.term, this.keyOf(e), hasData(e) ? results[k++] : undefined);
     }
-    this.advance(run[run.length - 1] as Entry);
+    this.advance(entries[hi - 1] as Entry);
   }
 
   private applyConfChange(e: Entry): void {
@@ -161,6 +155,22 @@ export class Applier {
     if (compact >= h.storage.firstIndex()) await h.storage.compactTo(compact);
     h.onSnapshot({ index, term, restored: false });
   }
+}
+
+/** stateMachineInput returns the entries of [lo, hi) with data, without their envelopes. */
+function stateMachineInput(entries: readonly Entry[], lo: number, hi: number): Entry[] {
+  const input: Entry[] = [];
+  for (let i = lo; i < hi; i++) {
+    const e = entries[i] as Entry;
+    if (hasData(e))
+      input.push({ term: e.term, index: e.index, type: e.type, data: payload(e.data) });
+  }
+  return input;
+}
+
+/** hasData reports whether an entry carries bytes for the state machine. */
+function hasData(e: Entry): boolean {
+  return e.data !== undefined && e.data.length > 0;
 }
 
 /** payload strips the envelope from an entry's data. */

@@ -6,7 +6,9 @@ import {
   decodeEnvelope,
   encodeAddressContext,
   encodeEnvelope,
+  encodeEnvelopes,
   envelopePayload,
+  envelopeSeq,
   unwrapSnapshot,
   wrapSnapshot,
 } from './envelope.ts';
@@ -33,6 +35,30 @@ void describe('proposal envelope', () => {
     const outer = new Uint8Array(inner.length + 3);
     outer.set(inner, 3);
     assert.deepEqual(decodeEnvelope(outer.subarray(3)), { origin: 5, session: 6, seq: 7, term: 8 });
+  });
+
+  void it('encodes a batch as views of one buffer, each as encodeEnvelope would', () => {
+    const id = { origin: 3, session: 0xdead_beef, seq: 0, term: 9 };
+    const batch = [
+      { seq: 1, data: new Uint8Array([1, 2, 3]) },
+      { seq: 2, data: new Uint8Array(0) },
+      { seq: 0xffff_ffff, data: new Uint8Array([7]) },
+    ];
+    const out = encodeEnvelopes(id, batch);
+    assert.equal(out.length, 3);
+    for (const [i, p] of batch.entries()) {
+      assert.deepEqual([...(out[i] ?? [])], [...encodeEnvelope({ ...id, seq: p.seq }, p.data)]);
+      assert.equal(out[i]?.buffer, out[0]?.buffer);
+    }
+  });
+
+  void it('reads the seq of this node and session only', () => {
+    const data = encodeEnvelope({ origin: 4, session: 5, seq: 6, term: 7 }, new Uint8Array([1]));
+    assert.equal(envelopeSeq(data, 4, 5), 6);
+    assert.equal(envelopeSeq(data, 4, 6), undefined);
+    assert.equal(envelopeSeq(data, 2 ** 40 + 4, 5), undefined);
+    assert.equal(envelopeSeq(new Uint8Array(24).fill(1), 4, 5), undefined);
+    assert.equal(envelopeSeq(undefined, 4, 5), undefined);
   });
 
   void it('treats short or other-version data as a bare payload', () => {

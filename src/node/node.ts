@@ -16,13 +16,13 @@ import { ConfChangeType, MessageType, isEmptySnap } from '../raftpb/types.ts';
 import type { ConfChangeSingle, ConfState, Message } from '../raftpb/types.ts';
 import { Applier } from './apply.ts';
 import type { ApplierHost } from './apply.ts';
-import { encodeEnvelope } from './envelope.ts';
+import { encodeEnvelopes } from './envelope.ts';
 import { ErrNodeClosed, ErrNodeStopped, ErrNotLeader, ErrTransferFailed } from './errors.ts';
 import type { DurableStorage, StateMachine, Transport, TransportHandler } from './interfaces.ts';
 import { bootstrapPeers, idError, isFresh, raftConfig, resolveOptions } from './options.ts';
 import type { NodeOptions, ResolvedOptions } from './options.ts';
 import { PeerBook } from './peers.ts';
-import { acceptForwarded, ProposalTracker } from './proposals.ts';
+import { acceptForwarded, Proposal, ProposalTracker } from './proposals.ts';
 import { ReadIndexQueue } from './reads.ts';
 import { ReadyLoop } from './ready_loop.ts';
 import type { LoopHost } from './ready_loop.ts';
@@ -32,12 +32,15 @@ import { Condition, Waiter } from './waiter.ts';
 import type { WaitOptions } from './waiter.ts';
 import type { LeaderChange, NodeEvents, NodeStatus } from './events.ts';
 
-/** Queued is a proposal waiting for the next batch. */
-interface Queued {
-  seq: number;
-  data: Uint8Array;
-  waiter: Waiter<unknown>;
+/** dropSettled removes from batch, in place, the proposals already settled (aborted). */
+function dropSettled(batch: Proposal[]): void {
+  let n = 0;
+  for (const p of batch) if (!p.settled) batch[n++] = p;
+  batch.length = n;
 }
+
+const resolved = Promise.resolve();
+const noData = new Uint8Array(0);
 
 type State = 'starting' | 'running' | 'closing' | 'closed';
 
@@ -66,7 +69,7 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly peers: PeerBook;
   private readonly applier: Applier;
   private readonly conds = new Set<Condition<unknown>>();
-  private batch: Queued[] = [];
+  private batch: Proposal[] = [];
   private seq = 0;
   private flushScheduled = false;
   private readonly loop: ReadyLoop;
@@ -164,12 +167,14 @@ export class Node extends EventEmitter<NodeEvents> {
     const refused = this.refusal() ?? (this.opts.forwardProposals ? undefined : this.leaderOnly());
     if (refused !== undefined) return Promise.reject(refused);
     const seq = (this.seq = (this.seq + 1) >>> 0);
-    const waiter = new Waiter<unknown>(options.signal, () => this.tracker.forget(seq));
-    if (!waiter.settled) {
-      this.batch.push({ seq, data, waiter });
+    const { signal } = options;
+    const onAbort = signal === undefined ? undefined : (): void => this.tracker.forget(seq);
+    const p = new Proposal(seq, data, signal, onAbort);
+    if (!p.settled) {
+      this.batch.push(p);
       this.scheduleFlush();
     }
-    return waiter.promise;
+    return p.promise;
   }
 
   /**
@@ -370,25 +375,33 @@ export class Node extends EventEmitter<NodeEvents> {
     });
   }
 
+  /**
+   * scheduleFlush flushes the queued proposals and reads in a microtask. A resolved
+   * promise's then() rather than queueMicrotask(), which in Node.js creates an AsyncResource
+   * each time: the flush cannot throw (guard catches), so the two behave the same.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.guard(() => {
-        this.flushProposals();
-        this.reads.flush();
-      });
-    });
+    void resolved.then(this.flush);
   }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    this.guard(() => {
+      this.flushProposals();
+      this.reads.flush();
+    });
+  };
 
   /**
    * flushProposals hands the queued proposals to raft as one batch (one MsgProp). While no
    * leader is known they stay queued (as etcd's Node does), until one is.
    */
   private flushProposals(): void {
-    const batch = this.batch.filter((q) => !q.waiter.settled);
+    const batch = this.batch;
     this.batch = [];
+    dropSettled(batch);
     if (batch.length === 0) return;
     if (this.rn.raft.lead === 0) {
       this.batch = batch;
@@ -396,20 +409,40 @@ export class Node extends EventEmitter<NodeEvents> {
     }
     const refused = this.opts.forwardProposals ? undefined : this.leaderOnly();
     if (refused !== undefined) {
-      for (const q of batch) q.waiter.reject(refused);
+      for (const p of batch) p.reject(refused);
       return;
     }
     const term = this.rn.raft.term;
-    const data = batch.map((q) =>
-      encodeEnvelope({ origin: this.id, session: this.session, seq: q.seq, term }, q.data),
-    );
-    for (const q of batch) this.tracker.add(q.seq, term, q.waiter);
+    for (const p of batch) p.term = term;
+    const leading = this.isLeader;
+    if (!leading) for (const p of batch) this.tracker.track(p);
     try {
-      this.rn.proposeBatch(data);
+      this.rn.proposeBatch(this.envelopes(batch, term));
     } catch (err) {
-      for (const q of batch) this.tracker.forget(q.seq);
+      for (const p of batch) this.tracker.forget(p.seq);
       if (!(err instanceof ErrProposalDropped)) throw err;
-      for (const q of batch) q.waiter.reject(err);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    if (leading) this.place(batch);
+  }
+
+  /** envelopes returns the data of the batch's entries: each payload in its envelope. */
+  private envelopes(batch: readonly Proposal[], term: number): Uint8Array[] {
+    const data = encodeEnvelopes({ origin: this.id, session: this.session, seq: 0, term }, batch);
+    for (const p of batch) p.data = noData; // the envelope has a copy: let the caller's go
+    return data;
+  }
+
+  /**
+   * place tracks the proposals a leader has just appended: raft put them at the end of its
+   * log, in order, in its term (a leader learns their position at once, see proposals.ts).
+   */
+  private place(batch: readonly Proposal[]): void {
+    let index = this.rn.raft.raftLog.lastIndex() - batch.length;
+    for (const p of batch) {
+      p.index = ++index;
+      this.tracker.track(p);
     }
   }
 
@@ -547,7 +580,7 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   private rejectBatch(err: Error): void {
-    for (const q of this.batch) q.waiter.reject(err);
+    for (const p of this.batch) p.reject(err);
     this.batch = [];
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Entry } from '../raftpb/types.ts';
 import { ErrLeaderChanged } from './errors.ts';
-import { ProposalTracker } from './proposals.ts';
+import { Proposal, ProposalTracker } from './proposals.ts';
 import { Waiter } from './waiter.ts';
 
 /** ent makes an entry carrying key (in its data's first byte, for keyOf below). */
@@ -118,6 +118,23 @@ void describe('ProposalTracker', () => {
     assert.equal(t.size, 1);
     t.rejectAll(new ErrLeaderChanged());
     await assert.rejects(b.promise, ErrLeaderChanged);
+    assert.equal(t.size, 0);
+  });
+
+  void it('tracks the proposals of a leader at their position at once', async () => {
+    const t = new ProposalTracker();
+    const p = new Proposal(1, new Uint8Array());
+    const q = new Proposal(2, new Uint8Array());
+    p.term = q.term = 3;
+    [p.index, q.index] = [8, 9];
+    t.track(p);
+    t.track(q);
+    t.onAppend([ent(8, 3, 1), ent(9, 3, 2)], keyOf); // its own Ready: nothing replaced
+    assert.equal(t.size, 2);
+    t.onApplied(8, 3, 1, 'r');
+    assert.deepEqual(await outcome(p), { ok: 'r' });
+    t.onAppend([ent(9, 4)], keyOf); // another leader's entry at 9
+    assert.deepEqual(await outcome(q), { err: 'ErrLeaderChanged' });
     assert.equal(t.size, 0);
   });
 

@@ -24,15 +24,45 @@ import { EntryType } from '../raftpb/types.ts';
 import type { Entry, Message } from '../raftpb/types.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { ErrLeaderChanged, ErrOutcomeUnknown } from './errors.ts';
-import type { Waiter } from './waiter.ts';
+import { IndexQueue } from './index_queue.ts';
+import { Waiter } from './waiter.ts';
 
 /** Tracked is one proposal waiting for its entry. index 0 means "not in the log yet". */
-interface Tracked {
-  key: number | undefined;
+export interface Tracked {
+  readonly key: number | undefined;
   /** The term the proposal was made in; once placed, the term of its entry. */
   term: number;
   index: number;
-  waiter: Waiter<unknown>;
+  readonly waiter: Waiter<unknown>;
+}
+
+/**
+ * Proposal is one Node.propose() call, from the batch it waits in until it settles: the
+ * waiter of its promise, the seq and bytes of its envelope, and its Tracked state. One
+ * object rather than three, because the Node makes one per proposal.
+ */
+export class Proposal extends Waiter<unknown> implements Tracked {
+  term = 0;
+  index = 0;
+  readonly seq: number;
+  /** data is the application's bytes until they are in an envelope (then empty). */
+  data: Uint8Array;
+
+  constructor(seq: number, data: Uint8Array, signal?: AbortSignal, onAbort?: () => void) {
+    super(signal, onAbort);
+    this.seq = seq;
+    this.data = data;
+  }
+
+  /** key is what the tracker finds the proposal's entry by: its seq. */
+  get key(): number {
+    return this.seq;
+  }
+
+  /** waiter is the proposal itself. */
+  get waiter(): Waiter<unknown> {
+    return this;
+  }
 }
 
 /** ProposalTracker holds the proposals of one Node; see the file comment. */
@@ -40,9 +70,7 @@ export class ProposalTracker {
   /** Proposals whose entry is not in the log yet, by key. */
   private readonly unplaced = new Map<number, Tracked>();
   /** Proposals whose entry is in the log, by index; invariant: t.index > 0. */
-  private readonly placed = new Map<number, Tracked>();
-  /** highWater >= every index in placed (0 when empty): appends past it need no scan. */
-  private highWater = 0;
+  private readonly placed = new IndexQueue<Tracked>();
 
   /** size is the number of proposals not settled yet. */
   get size(): number {
@@ -51,12 +79,21 @@ export class ProposalTracker {
 
   /** add tracks a proposal made in term, whose entry will carry key. */
   add(key: number, term: number, waiter: Waiter<unknown>): void {
-    this.unplaced.set(key, { key, term, index: 0, waiter });
+    this.track({ key, term, index: 0, waiter });
   }
 
-  /** addPlaced tracks a proposal whose entry is already at (index, term), e.g. a conf change. */
+  /** addPlaced tracks a proposal (a conf change) whose entry is already at (index, term). */
   addPlaced(index: number, term: number, waiter: Waiter<unknown>): void {
-    this.place({ key: undefined, term, index, waiter });
+    this.track({ key: undefined, term, index, waiter });
+  }
+
+  /**
+   * track tracks t: by its key until its entry reaches the log (index 0), or at its index
+   * (a leader places its own proposals as soon as raft appends them).
+   */
+  track(t: Tracked): void {
+    if (t.index > 0) this.place(t);
+    else if (t.key !== undefined) this.unplaced.set(t.key, t);
   }
 
   /**
@@ -80,32 +117,40 @@ export class ProposalTracker {
     const first = entries[0];
     const last = entries[entries.length - 1];
     if (first === undefined || last === undefined) return;
-    if (first.index <= this.highWater) this.dropReplaced(entries, first.index);
+    if (first.index <= (this.placed.last()?.index ?? 0)) this.dropReplaced(entries, last.index);
     if (this.unplaced.size === 0) return;
     for (const e of entries) {
       const key = keyOf(e);
       const t = key === undefined ? undefined : this.unplaced.get(key);
       if (t === undefined) continue;
-      this.unplaced.delete(t.key as number);
-      this.place({ ...t, index: e.index, term: e.term });
+      this.unplaced.delete(key as number);
+      t.index = e.index;
+      t.term = e.term;
+      this.place(t);
     }
     for (const t of [...this.unplaced.values()]) {
       if (t.term < last.term) this.settle(t, new ErrLeaderChanged());
     }
   }
 
-  /** dropReplaced settles the placed proposals that entries written from `from` replace. */
-  private dropReplaced(entries: readonly Entry[], from: number): void {
-    for (const t of [...this.placed.values()]) {
-      if (t.index < from) continue;
-      const e = entries[t.index - from];
-      if (e === undefined || e.term !== t.term) this.settle(t, new ErrLeaderChanged());
+  /**
+   * dropReplaced settles the placed proposals that entries written to the log replace: those
+   * whose index they hold with another term, and all after the last of them (the log now
+   * ends there, at `last`). It looks up indexes, so that a leader's appends cost O(entries).
+   */
+  private dropReplaced(entries: readonly Entry[], last: number): void {
+    for (const e of entries) {
+      const t = this.placed.get(e.index);
+      if (t !== undefined && t.term !== e.term) this.settle(t, new ErrLeaderChanged());
+    }
+    for (let t = this.placed.last(); t !== undefined && t.index > last; t = this.placed.last()) {
+      this.settle(t, new ErrLeaderChanged());
     }
   }
 
   /** onSnapshot takes a snapshot at (index, term) that replaced this node's log. */
   onSnapshot(index: number, term: number): void {
-    for (const t of [...this.placed.values()]) {
+    for (const t of this.placed.values()) {
       const gone = t.index > index || t.term > term;
       this.settle(t, gone ? new ErrLeaderChanged() : new ErrOutcomeUnknown());
     }
@@ -135,8 +180,7 @@ export class ProposalTracker {
   }
 
   private place(t: Tracked): void {
-    this.placed.set(t.index, t);
-    if (t.index > this.highWater) this.highWater = t.index;
+    this.placed.set(t);
   }
 
   private settle(t: Tracked, err: unknown): void {
@@ -150,7 +194,6 @@ export class ProposalTracker {
       return;
     }
     if (this.placed.get(t.index) === t) this.placed.delete(t.index);
-    if (this.placed.size === 0) this.highWater = 0;
   }
 }
 

@@ -30,6 +30,18 @@ export interface LoopHost {
   fail(err: unknown): void;
 }
 
+const resolved = Promise.resolve();
+
+/** Append is a MsgStorageAppend being written. */
+interface Append {
+  readonly m: Message;
+  readonly snap: Snapshot | undefined;
+  /** durable: the write completed (its responses may still wait for earlier writes). */
+  durable: boolean;
+  /** done resolves once the write completed and was handled (it never rejects). */
+  done: Promise<void>;
+}
+
 /**
  * ReadyLoop takes Readys from the RawNode and does their work in the order Raft demands.
  *
@@ -45,7 +57,10 @@ export class ReadyLoop {
   private readonly h: LoopHost;
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
-  private appendChain: Promise<void> = Promise.resolve();
+  /** appends are the writes in progress, oldest first; see persist. */
+  private readonly appends: Append[] = [];
+  /** restoring: the oldest durable write waits for its snapshot to be restored. */
+  private restoring = false;
   private applyChain: Promise<void> = Promise.resolve();
 
   constructor(host: LoopHost) {
@@ -59,12 +74,12 @@ export class ReadyLoop {
     this.pumpDone = Promise.resolve().then(() => this.pump());
   }
 
-  /** idle resolves once the loop and both workers have no work in progress. */
+  /** idle resolves once the loop, the writes and the applies have no work in progress. */
   async idle(): Promise<void> {
     for (;;) {
-      const [p, a, b] = [this.pumpDone, this.appendChain, this.applyChain];
-      await Promise.all([p, a, b]);
-      if (p === this.pumpDone && a === this.appendChain && b === this.applyChain) return;
+      const [p, a, b] = [this.pumpDone, this.appends[0], this.applyChain];
+      await Promise.all([p, a?.done, b]);
+      if (p === this.pumpDone && this.appends.length === 0 && b === this.applyChain) return;
     }
   }
 
@@ -79,7 +94,7 @@ export class ReadyLoop {
         h.afterWork();
       }
     } catch (err) {
-      h.fail(err);
+      this.fail(err);
     } finally {
       this.pumping = false;
     }
@@ -128,8 +143,8 @@ export class ReadyLoop {
   /**
    * persist starts the write of a MsgStorageAppend at once (writes are issued in order and
    * may share an fsync) and delivers its responses once it, and every earlier write, is
-   * durable. A snapshot is restored into the state machine (in apply order) before its
-   * response tells raft it is applied.
+   * durable. Writes that become durable together (one fsync) all deliver before the loop
+   * takes its next Ready, so that one Ready commits them all.
    */
   private persist(m: Message): void {
     const hs: HardState | undefined =
@@ -141,15 +156,59 @@ export class ReadyLoop {
       hs === undefined && m.entries.length === 0 && snap === undefined
         ? Promise.resolve()
         : this.h.storage.save(hs, m.entries, snap);
-    this.appendChain = Promise.all([this.appendChain, saved])
-      .then(() => this.afterPersist(m, snap))
-      .catch((err: unknown) => this.h.fail(err));
+    const a: Append = { m, snap, durable: false, done: resolved };
+    a.done = saved.then(
+      () => {
+        a.durable = true;
+        this.guard(() => this.drain());
+      },
+      (err: unknown) => this.fail(err),
+    );
+    this.appends.push(a);
   }
 
-  private async afterPersist(m: Message, snap: Snapshot | undefined): Promise<void> {
-    if (!this.h.alive()) return;
-    if (snap !== undefined) await this.enqueueApply(() => this.h.applier.restore(snap));
-    this.deliver(m.responses);
+  /** drain delivers the responses of the durable writes at the head of appends. */
+  private drain(): void {
+    while (!this.restoring && this.appends[0]?.durable === true) {
+      const a = this.appends.shift() as Append;
+      if (!this.h.alive()) continue;
+      if (a.snap === undefined) this.deliver(a.m.responses);
+      else this.restoreThenDeliver(a, a.snap);
+    }
+  }
+
+  /**
+   * restoreThenDeliver restores a durable snapshot into the state machine (in apply order)
+   * before its responses tell raft it is applied; later writes wait for it.
+   */
+  private restoreThenDeliver(a: Append, snap: Snapshot): void {
+    this.restoring = true;
+    void this.enqueueApply(() => this.h.applier.restore(snap)).then(
+      () => {
+        this.restoring = false;
+        this.guard(() => {
+          this.deliver(a.m.responses);
+          this.drain();
+        });
+      },
+      () => undefined, // enqueueApply reported the failure
+    );
+  }
+
+  /** guard runs f; what it throws stops the node. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** fail stops the node; the writes in progress are abandoned, never acknowledged. */
+  private fail(err: unknown): void {
+    this.appends.length = 0;
+    this.restoring = false;
+    this.h.fail(err);
   }
 
   private async applyMsg(m: Message): Promise<void> {
@@ -160,7 +219,7 @@ export class ReadyLoop {
   /** enqueueApply runs job after every apply job queued before it; its failure is fatal. */
   private enqueueApply(job: () => Promise<void>): Promise<void> {
     const p = this.applyChain.then(() => (this.h.alive() ? job() : undefined));
-    this.applyChain = p.catch((err: unknown) => this.h.fail(err));
+    this.applyChain = p.catch((err: unknown) => this.fail(err));
     return p;
   }
 

@@ -14,34 +14,25 @@ export interface WaitOptions {
  * it removes its abort listener as soon as it settles.
  */
 export class Waiter<T> {
+  /** creating is the Waiter whose promise is being created (see capture). */
+  private static creating: Waiter<unknown> | undefined;
+
   readonly promise: Promise<T>;
-  private settle!: (ok: boolean, v: unknown) => void;
+  private resolveFn!: (v: T) => void;
+  private rejectFn!: (err: unknown) => void;
   private done = false;
-  private readonly signal: AbortSignal | undefined;
-  private readonly onAbortFn: (() => void) | undefined;
+  private signal: AbortSignal | undefined;
+  private onAbortFn: (() => void) | undefined;
 
   /**
    * The waiter rejects with `signal.reason` when `signal` aborts (at once if it already
    * has), after calling onAbort (in both cases) so that the owner can forget it.
    */
   constructor(signal?: AbortSignal, onAbort?: () => void) {
-    this.promise = new Promise<T>((resolve, reject) => {
-      // A wait rejects with signal.reason as it is, whatever its type (see STYLE.md).
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      this.settle = (ok, v) => (ok ? resolve(v as T) : reject(v));
-    });
-    this.signal = signal;
-    if (signal === undefined) return;
-    const abort = (): void => {
-      onAbort?.();
-      this.reject(signal.reason);
-    };
-    if (signal.aborted) {
-      abort();
-      return;
-    }
-    this.onAbortFn = abort;
-    signal.addEventListener('abort', abort, { once: true });
+    Waiter.creating = this as Waiter<unknown>;
+    this.promise = new Promise<T>(Waiter.capture);
+    Waiter.creating = undefined;
+    if (signal !== undefined) this.watch(signal, onAbort);
   }
 
   /** settled reports whether the waiter was resolved, rejected or aborted. */
@@ -51,21 +42,54 @@ export class Waiter<T> {
 
   /** resolve fulfils the promise with v unless it is already settled. */
   resolve(v: T): void {
-    this.finish(true, v);
+    if (this.finish()) this.resolveFn(v);
   }
 
-  /** reject rejects the promise with err unless it is already settled. */
+  /**
+   * reject rejects the promise with err unless it is already settled; err is passed as it
+   * is, whatever its type (a wait rejects with signal.reason, see STYLE.md).
+   */
   reject(err: unknown): void {
-    this.finish(false, err);
+    if (this.finish()) this.rejectFn(err);
   }
 
-  private finish(ok: boolean, v: unknown): void {
-    if (this.done) return;
+  /**
+   * capture is the one executor of every Waiter's promise: it hands the settle functions to
+   * the Waiter being created. One shared function, not a closure per Waiter, because a Node
+   * makes a Waiter for each proposal.
+   */
+  private static capture(
+    this: void,
+    resolve: (v: never) => void,
+    reject: (err: unknown) => void,
+  ): void {
+    const w = Waiter.creating as Waiter<unknown>;
+    w.resolveFn = resolve as (v: unknown) => void;
+    w.rejectFn = reject;
+  }
+
+  private watch(signal: AbortSignal, onAbort: (() => void) | undefined): void {
+    const abort = (): void => {
+      onAbort?.();
+      this.reject(signal.reason);
+    };
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    this.signal = signal;
+    this.onAbortFn = abort;
+    signal.addEventListener('abort', abort, { once: true });
+  }
+
+  /** finish marks the waiter settled and drops its abort listener; false if it was. */
+  private finish(): boolean {
+    if (this.done) return false;
     this.done = true;
     if (this.onAbortFn !== undefined) {
       this.signal?.removeEventListener('abort', this.onAbortFn);
     }
-    this.settle(ok, v);
+    return true;
   }
 }
 

@@ -119,7 +119,9 @@ export class Unstable {
       return;
     }
     const num = id.index + 1 - this.offset;
-    if (num < this.entries.length) this.entries = this.entries.slice(num);
+    // Go reslices. splice() drops the front in place (V8 moves the array's start), where
+    // slice() would copy every entry still in flight, once per completed write.
+    if (num < this.entries.length) this.entries.splice(0, num);
     else this.entries.length = 0;
     this.offset = id.index + 1;
     this.offsetInProgress = Math.max(this.offsetInProgress, this.offset);
