@@ -1,13 +1,16 @@
 // Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
 // Suites: core (raw-3node-pump), codec (raftpb encode/decode), transport (TCP, 2 processes),
-// wal (durable entries/s with group commit).
+// wal (durable entries/s with group commit), onenode, quorum, kv (raftkv vs etcd, 3 processes).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
   codec: () => import('./codec.ts'),
   transport: () => import('./transport.ts'),
   quorum: () => import('./quorum.ts'),
+  onenode: () => import('./onenode.ts'),
   wal: () => import('./wal.ts'),
+  kv: () => import('./kv.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -30,6 +30,8 @@ export interface NodeLike {
     confState: ConfState;
     raft: { progress?: ReadonlyMap<number, { match: number }> | undefined };
   };
+  /** brief, when present, is a cheap status(): leader, term, indexes, learner or not. */
+  brief?(): BackendStatus;
   on(event: 'leaderChange', listener: (change: NodeLeaderChange) => void): unknown;
   off(event: 'leaderChange', listener: (change: NodeLeaderChange) => void): unknown;
 }
@@ -82,6 +84,7 @@ export function nodeBackend(node: NodeLike, o: NodeBackendOptions): RaftBackend 
       await node.read(opts);
     },
     status: (): BackendStatus => {
+      if (node.brief !== undefined) return node.brief();
       const s = node.status();
       return {
         leader: s.leader,

@@ -25,6 +25,16 @@ export interface NodeEvents {
 }
 
 /** NodeStatus is a snapshot of a Node's state; `raft` holds the core's full Status. */
+/** NodeBrief is the part of NodeStatus that is cheap to read (Node.brief()). */
+export interface NodeBrief {
+  leader: number;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  /** isLearner: this node is a learner in the applied configuration. */
+  isLearner: boolean;
+}
+
 export interface NodeStatus {
   id: number;
   leader: number;

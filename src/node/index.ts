@@ -3,7 +3,7 @@
  * implementations of storage and transport for tests. See docs/node.md.
  */
 export { Node } from './node.ts';
-export type { LeaderChange, NodeEvents, NodeStatus } from './events.ts';
+export type { LeaderChange, NodeBrief, NodeEvents, NodeStatus } from './events.ts';
 export type { NodeOptions, PeerAddress, RaftTuning } from './options.ts';
 export type { SnapshotEvent } from './apply.ts';
 export type { WaitOptions } from './waiter.ts';

@@ -30,7 +30,7 @@ import { runConfChange, transferOutcome, transferTarget } from './membership.ts'
 import type { MembershipHost } from './membership.ts';
 import { Condition, Waiter } from './waiter.ts';
 import type { WaitOptions } from './waiter.ts';
-import type { LeaderChange, NodeEvents, NodeStatus } from './events.ts';
+import type { LeaderChange, NodeBrief, NodeEvents, NodeStatus } from './events.ts';
 
 /** dropSettled removes from batch, in place, the proposals already settled (aborted). */
 function dropSettled(batch: Proposal[]): void {
@@ -276,6 +276,22 @@ export class Node extends EventEmitter<NodeEvents> {
   /** error is the fatal error that stopped the node, if any. */
   get error(): Error | undefined {
     return this.fatalError;
+  }
+
+  /**
+   * brief returns the few fields of status() that request paths read (leader, term, commit
+   * and applied index, learner or not) without status()'s copies of the progress map and
+   * configuration: raftkv reads it for every response header.
+   */
+  brief(): NodeBrief {
+    const r = this.rn.raft;
+    return {
+      leader: r.lead,
+      term: r.term,
+      commitIndex: r.raftLog.committed,
+      appliedIndex: this.applier.applied,
+      isLearner: this.applier.confState.learners.includes(this.id),
+    };
   }
 
   /** status returns the node's current state. */

@@ -108,8 +108,9 @@ export class FrameWriter {
 
   /** addEntry appends an Entry record. */
   addEntry(e: Entry): void {
-    const n = entrySize(e);
-    encodeEntryInto(this.buf, this.begin(RecordType.Entry, n), e);
+    // begin() may grow (replace) the buffer: take the offset before reading this.buf.
+    const off = this.begin(RecordType.Entry, entrySize(e));
+    encodeEntryInto(this.buf, off, e);
   }
 
   /** addHardState appends a HardState record (raftpb encoding). */
@@ -119,7 +120,8 @@ export class FrameWriter {
 
   /** addBody appends a record whose body is already encoded. */
   addBody(type: RecordType, body: Uint8Array): void {
-    this.buf.set(body, this.begin(type, body.length));
+    const off = this.begin(type, body.length);
+    this.buf.set(body, off);
   }
 
   /**

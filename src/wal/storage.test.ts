@@ -136,6 +136,30 @@ void test('group commit: saves issued during an fsync share the next write and f
   await s.close();
 });
 
+void test('a save that only moves the commit index is written but not synced (etcd MustSync)', async () => {
+  const fs = new FaultFS();
+  const s = await openDiskStorage(dir, { fs, segmentSize: 8192 });
+  const seg = `${dir}/0000000000000000-0000000000000001.wal`;
+  await s.save({ term: 1, vote: 1, commit: 0 }, [entry(1), entry(2)]);
+  const syncs = fs.count('datasync', seg);
+  await s.save({ term: 1, vote: 1, commit: 1 }, []);
+  await s.save({ term: 1, vote: 1, commit: 2 }, []);
+  assert.equal(fs.count('datasync', seg), syncs, 'commit-only HardStates are not synced');
+  assert.equal(s.stats.batchSyncs, 1);
+  assert.equal(s.stats.batches, 3, 'but they are written');
+  await s.save({ term: 2, vote: 0, commit: 2 }, []);
+  assert.equal(fs.count('datasync', seg), syncs + 1, 'a new term is synced');
+  await s.save({ term: 2, vote: 3, commit: 2 }, []);
+  assert.equal(fs.count('datasync', seg), syncs + 2, 'a vote is synced');
+  await s.save({ term: 2, vote: 3, commit: 2 }, [entry(3, 2)]);
+  assert.equal(fs.count('datasync', seg), syncs + 3, 'entries are synced');
+  await s.close();
+  const r = await openDiskStorage(dir, { fs, segmentSize: 8192 });
+  assert.deepEqual(r.initialState().hardState, { term: 2, vote: 3, commit: 2 });
+  assert.equal(r.lastIndex(), 3);
+  await r.close();
+});
+
 void test('rotation chains segments; a snapshot releases old segments and snapshot files', async () => {
   const fs = new FaultFS();
   const opts = { fs, segmentSize: 512, keepSnapshots: 2 };

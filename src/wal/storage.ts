@@ -117,6 +117,9 @@ export class DiskStorage implements DurableStorage {
    * save implements DurableStorage: the snapshot (unless empty) replaces the log, the
    * entries are appended (replacing a conflicting suffix), and the HardState (unless
    * undefined or empty) is set, in memory at once and on disk before the promise resolves.
+   * A save that only moves the commit index (no entries, no snapshot, same term and vote) is
+   * written but not fdatasynced, as etcd's raft.MustSync: the commit index is volatile state
+   * (Raft thesis Figure 3.1) that the next synced write makes durable anyway.
    * Entry objects are kept, not copied: do not mutate them afterwards.
    */
   async save(

@@ -142,6 +142,12 @@ export class Model {
     },
   };
   hs: HardState = { term: 0, vote: 0, commit: 0 };
+  /**
+   * syncedCommit is the commit index as of the last step the WAL had to fdatasync. Steps
+   * that only move the commit index are written but not synced (etcd's MustSync), so a
+   * crash may take the recovered commit back to anywhere in [syncedCommit, hs.commit].
+   */
+  syncedCommit = 0;
   last = 0;
   private dummy = 0;
   private readonly ents = new Map<number, Entry>();
@@ -151,8 +157,14 @@ export class Model {
     if (step.kind === 'compact') return;
     if (step.kind === 'createSnapshot') {
       this.snap = step.snapshot;
+      this.syncedCommit = this.hs.commit;
       return;
     }
+    const hs = step.hardState;
+    const synced =
+      step.snapshot !== undefined ||
+      step.entries.length > 0 ||
+      (hs !== undefined && (hs.term !== this.hs.term || hs.vote !== this.hs.vote));
     if (step.snapshot !== undefined) {
       this.snap = step.snapshot;
       this.ents.clear();
@@ -161,6 +173,7 @@ export class Model {
     }
     this.append(step.entries);
     if (step.hardState !== undefined) this.hs = { ...step.hardState };
+    if (synced) this.syncedCommit = this.hs.commit;
   }
 
   /** append appends entries as the WAL replays them. */
@@ -178,6 +191,7 @@ export class Model {
     const m = new Model();
     m.snap = this.snap;
     m.hs = { ...this.hs };
+    m.syncedCommit = this.syncedCommit;
     m.last = this.last;
     m.dummy = this.dummy;
     for (const [k, v] of this.ents) m.ents.set(k, v);
@@ -188,6 +202,9 @@ export class Model {
   mismatch(s: DiskStorage): string | undefined {
     const si = this.snap.metadata.index;
     const hs = { ...this.hs, commit: Math.max(this.hs.commit, si) };
+    // An unsynced commit-only HardState may be lost: any commit since the last sync will do.
+    const got = s.initialState().hardState.commit;
+    if (got >= Math.max(this.syncedCommit, si) && got <= hs.commit) hs.commit = got;
     try {
       deepStrictEqual(s.snapshot().metadata, this.snap.metadata, 'snapshot metadata');
       deepStrictEqual(s.snapshot().data, this.snap.data, 'snapshot data');

@@ -69,7 +69,10 @@ export interface WriterState {
 export interface WalStats {
   /** saves is the number of save() calls made durable. */
   saves: number;
-  /** batches is the number of group-commit writes (each one write and one fdatasync). */
+  /**
+   * batches is the number of group-commit writes: each one write, plus one fdatasync unless
+   * it only moved the commit index (see batchSyncs).
+   */
   batches: number;
   /** records and entries count the records (of all types) and entry records written. */
   records: number;
@@ -140,6 +143,8 @@ export class WalWriter {
   private idle: (() => void)[] = [];
   private spare: Promise<WalFile> | undefined;
   private readonly enc = new FrameWriter();
+  /** unsynced: the last batch written to the open segment was not fdatasynced. */
+  private unsynced = false;
   private readonly sparePath: string;
 
   /** Creates the writer on recovered state. */
@@ -217,8 +222,9 @@ export class WalWriter {
 
   private async flush(ops: WalOp[]): Promise<void> {
     for (const op of ops) if (op.kind !== 'release' && op.snap) await this.writeSnap(op.snap);
+    const sync = this.mustSync(ops);
     const next = this.encode(ops);
-    if (this.enc.length > 0) await this.append();
+    if (this.enc.length > 0) await this.append(sync);
     this.s.hardState = next.hardState;
     this.s.snapshot = next.snapshot;
     this.s.lastIndex = next.lastIndex;
@@ -229,6 +235,23 @@ export class WalWriter {
       this.stats.entries += op.entries.length;
     }
     await this.release(ops);
+  }
+
+  /**
+   * mustSync reports whether a batch needs an fdatasync: it does unless it only moves the
+   * commit index. The commit index is volatile state (Raft thesis §3.8, Figure 3.1): a
+   * restarted member learns it again from the leader, so, as etcd's raft.MustSync, a
+   * HardState that changes neither term nor vote is written but not synced (the next synced
+   * batch makes it durable with everything before it; a torn one is repaired on open).
+   */
+  private mustSync(ops: WalOp[]): boolean {
+    const { term, vote } = this.s.hardState;
+    for (const op of ops) {
+      if (op.kind !== 'save' || op.snap !== undefined || op.entries.length > 0) return true;
+      const hs = op.hardState;
+      if (hs !== undefined && (hs.term !== term || hs.vote !== vote)) return true;
+    }
+    return false;
   }
 
   /** encode puts the records of ops into enc and returns the state after them. */
@@ -280,18 +303,21 @@ export class WalWriter {
   }
 
   /** append writes the encoded batch, rotating first if it does not fit. */
-  private async append(): Promise<void> {
+  private async append(sync: boolean): Promise<void> {
     const len = this.enc.length;
     if (this.s.pos + len > this.o.segmentSize && this.s.pos > this.s.headerEnd) {
       await this.rotate();
     }
     this.s.lastCrc = this.enc.seal(this.s.lastCrc);
     await this.s.file.write(this.enc.bytes(), this.s.pos);
-    await this.s.file.datasync();
+    if (sync) {
+      await this.s.file.datasync();
+      this.stats.batchSyncs++;
+      this.stats.fsyncs++;
+    }
+    this.unsynced = !sync;
     this.s.pos += len;
     this.stats.batches++;
-    this.stats.batchSyncs++;
-    this.stats.fsyncs++;
     this.stats.records += this.enc.records;
     this.stats.bytesWritten += len;
     this.maybePrepareSpare();
@@ -303,6 +329,13 @@ export class WalWriter {
     this.spare = undefined;
     const file = await spare;
     const cur = this.s.segments[this.s.segments.length - 1] as SegmentRef;
+    // The new segment's header chains from the last record of this one: that record must
+    // be durable first, or a crash could leave a chain that points at a lost record.
+    if (this.unsynced) {
+      await this.s.file.datasync();
+      this.stats.fsyncs++;
+      this.unsynced = false;
+    }
     const h = {
       seq: cur.seq + 1,
       firstIndex: this.s.lastIndex + 1,
