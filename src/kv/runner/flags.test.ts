@@ -82,7 +82,10 @@ describe('serve configuration', () => {
     assert.equal(c.tickMs, 100);
     assert.equal(c.electionTicks, 10);
     assert.equal(c.requestTimeoutMs, 5000);
+    assert.equal(c.snapshotCatchupEntries, 5000);
     assert.equal(c.allowFaultInjection, false);
+    const low = ['--id', '1', '--snapshot-interval', '400', '--snapshot-catchup-entries', '100'];
+    assert.equal(serveConfig(parseFlags(serveFlags, low, {})).snapshotCatchupEntries, 100);
     assert.equal(c.tls, undefined);
   });
 

@@ -62,6 +62,8 @@ export interface MemberConfig {
   electionTicks: number;
   heartbeatTicks: number;
   snapshotInterval: number;
+  /** snapshotCatchupEntries is how many entries the log keeps behind a snapshot. */
+  snapshotCatchupEntries: number;
   requestTimeoutMs: number;
   walSegmentBytes: number;
   allowFaultInjection: boolean;
@@ -270,6 +272,7 @@ async function startNode(
       electionTick: c.electionTicks,
       heartbeatTick: c.heartbeatTicks,
       snapshotInterval: c.snapshotInterval,
+      compactionMargin: c.snapshotCatchupEntries,
       logger: log,
     });
     return { identity, storage, tcp, transport, node, sm };

@@ -146,6 +146,12 @@ export const serveFlags: FlagSpec[] = [
     help: 'take a snapshot every this many applied entries (0: never)',
   },
   {
+    name: 'snapshot-catchup-entries',
+    type: I,
+    fallback: '5000',
+    help: 'log entries kept behind each snapshot, for slow followers to catch up without one',
+  },
+  {
     name: 'request-timeout-ms',
     type: I,
     min: 1,
@@ -273,6 +279,7 @@ export function serveConfig(f: Flags): MemberConfig {
     electionTicks,
     heartbeatTicks,
     snapshotInterval: f.int('snapshot-interval', 10_000),
+    snapshotCatchupEntries: f.int('snapshot-catchup-entries', 5000),
     requestTimeoutMs: f.int('request-timeout-ms', 5000),
     walSegmentBytes: f.int('wal-segment-bytes', 64 * 1024 * 1024),
     allowFaultInjection: f.bool('allow-fault-injection'),
