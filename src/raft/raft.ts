@@ -17,7 +17,6 @@ import type {
 } from '../raftpb/types.ts';
 import { decodeConfChange, decodeConfChangeV2 } from '../raftpb/codec.ts';
 import { confChangeAsV2, enterJoint, leaveJoint } from '../raftpb/confchange.ts';
-import { confStateEquivalent } from '../raftpb/confstate.ts';
 import { VoteResult } from '../quorum/quorum.ts';
 import { ProgressTracker } from '../tracker/tracker.ts';
 import type { ProgressMap, TrackerConfig } from '../tracker/tracker.ts';
@@ -40,11 +39,19 @@ import { ReadOnly } from './read_only.ts';
 import type { ReadState, SoftState } from './ready.ts';
 import { StateType, StateTypeNames } from './ready.ts';
 import { describeConfChangeLong } from './describe.ts';
-import { entsSize, isLocalMsgTarget, noLimit, payloadsSize, voteRespMsgType } from './util.ts';
+import {
+  None,
+  assertConfStatesEquivalent,
+  entsSize,
+  hexId,
+  isLocalMsgTarget,
+  noLimit,
+  payloadsSize,
+  voteRespMsgType,
+} from './util.ts';
 import type { entryID } from './types.ts';
 
-/** None is the id used when there is no node, e.g. no leader. */
-export const None = 0;
+export { None };
 
 /** CampaignType names the kind of an election. */
 export const CampaignType = {
@@ -119,10 +126,6 @@ function seededIntn(seed: number): (n: number) => number {
     const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     return Math.floor(u * n);
   };
-}
-
-function hexId(id: number): string {
-  return id.toString(16);
 }
 
 function typeName(t: MessageType): string {
@@ -1058,11 +1061,6 @@ function bytesEqual(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (a === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function assertConfStatesEquivalent(l: Logger, cs1: ConfState, cs2: ConfState): void {
-  const err = confStateEquivalent(cs1, cs2);
-  if (err !== null) raftPanic(l, err.message);
 }
 
 // ---------------------------------------------------------------------------------------
