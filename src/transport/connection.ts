@@ -68,6 +68,8 @@ export interface ConnectionHost {
   onSnapAck(conn: Connection, snapId: number, ok: boolean): boolean;
   /** onDrain says that a blocked connection accepts writes again. */
   onDrain(conn: Connection): void;
+  /** onRefused reports a Reject received by a dialer, just before the connection closes. */
+  onRefused(conn: Connection, reason: RejectReason, detail: string): void;
 }
 
 /**
@@ -314,6 +316,7 @@ export class Connection {
 
   #onWelcome(f: Frame): void {
     if (f.type === FrameType.Reject) {
+      this.#host.onRefused(this, f.reason, f.detail);
       const name = RejectReasonNames[f.reason];
       throw new HandshakeError(name, `peer refused the connection: ${name}: ${f.detail}`);
     }

@@ -14,6 +14,8 @@ export type {
   TransportTlsOptions,
 } from './options.ts';
 export type { PeerStats } from './peer.ts';
+export { removedByMajority } from './refusal.ts';
+export type { PeerRefusal, RefusalListener } from './refusal.ts';
 export { TcpTransport } from './tcp.ts';
 export type { TransportStats } from './tcp.ts';
 export { certificateIdentities, checkPeerIdentity } from './tls.ts';

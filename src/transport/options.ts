@@ -65,6 +65,12 @@ export interface TcpTransportOptions {
   /** keepAliveMs enables TCP keep-alive probes after that much idle time; default 5000. */
   keepAliveMs?: number;
   /**
+   * probeIntervalMs: a member dials a peer with a lower id (which normally dials it) when
+   * it has messages for it and no connection for this long, at most once per interval, so
+   * that a member removed while cut off hears the others refuse it; default 5000, 0 never.
+   */
+  probeIntervalMs?: number;
+  /**
    * batching (default true) sends everything queued for a peer in one write. false sends
    * each message as its own frame with its own write: for benchmarks and debugging.
    */
@@ -91,6 +97,7 @@ export interface ResolvedOptions {
   handshakeTimeoutMs: number;
   writeTimeoutMs: number;
   keepAliveMs: number;
+  probeIntervalMs: number;
   batching: boolean;
   logger: Logger;
   random: () => number;
@@ -143,6 +150,7 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
     handshakeTimeoutMs: checkInt('handshakeTimeoutMs', o.handshakeTimeoutMs ?? 5000, 1, MAX),
     writeTimeoutMs: checkInt('writeTimeoutMs', o.writeTimeoutMs ?? 30_000, 1, MAX),
     keepAliveMs: checkInt('keepAliveMs', o.keepAliveMs ?? 5000, 0, MAX),
+    probeIntervalMs: checkInt('probeIntervalMs', o.probeIntervalMs ?? 5000, 0, MAX),
     batching: o.batching ?? true,
     logger: o.logger ?? consoleLogger,
     random: o.random ?? Math.random,

@@ -76,6 +76,10 @@ export class Peer {
   attempts = 0;
   /** retryTimer fires the next dial. */
   retryTimer: NodeJS.Timeout | undefined;
+  /** disconnectedAt is when the peer last had no connection (performance.now()). */
+  disconnectedAt = performance.now();
+  /** probedAt is when this member last dialed a peer that normally dials it. */
+  probedAt = -Infinity;
   /** dropped and messagesSent are counters for PeerStats. */
   dropped = 0;
   messagesSent = 0;
@@ -164,6 +168,7 @@ export class Peer {
     if (this.dialing === conn) this.dialing = undefined;
     if (this.conn === conn) {
       this.conn = undefined;
+      this.disconnectedAt = performance.now();
       if (wasOpen) this.#host.reportUnreachable(this.id);
     }
   }

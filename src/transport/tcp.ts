@@ -24,6 +24,8 @@ import { formatAddress, parseAddress, resolveOptions } from './options.ts';
 import type { ResolvedOptions, TcpTransportOptions } from './options.ts';
 import { Peer } from './peer.ts';
 import type { PeerHost, PeerStats } from './peer.ts';
+import { RefusalTracker } from './refusal.ts';
+import type { RefusalListener } from './refusal.ts';
 import { certificateIdentities, checkPeerIdentity } from './tls.ts';
 
 /** TransportStats sums up a transport's traffic, for tests, benchmarks and dashboards. */
@@ -50,8 +52,9 @@ type Host = ConnectionHost & PeerHost;
  * Error contract: the constructor, addPeer and removePeer throw a RangeError or TypeError
  * for bad arguments (naming them). start() rejects with a TransportError (code
  * ERR_TRANSPORT_LISTEN) if it cannot listen, or with `signal.reason` if aborted. send()
- * never throws; reports to the handler (reportUnreachable, reportSnapshot) are made
- * asynchronously, never from inside send(), and never after close() was called.
+ * never throws; reports to the handler (reportUnreachable, reportSnapshot) and to refusal
+ * listeners (onRefusal) are made asynchronously, never from inside send(), and never after
+ * close() was called.
  */
 export class TcpTransport implements Transport {
   readonly #opts: ResolvedOptions;
@@ -64,6 +67,9 @@ export class TcpTransport implements Transport {
   readonly #sockets = new Set<Socket>();
   /** Every connection not yet closed. */
   readonly #conns = new Set<Connection>();
+  /** Peers whose latest handshake answer was removed-member. */
+  readonly #refusals = new RefusalTracker();
+  readonly #refusalListeners = new Set<RefusalListener>();
   #handler: TransportHandler | undefined;
   #server: Server | undefined;
   #state: TransportState = 'new';
@@ -148,8 +154,19 @@ export class TcpTransport implements Transport {
         peer.sendSnapshot(m);
       } else {
         peer.enqueue(m);
+        if (peer.conn === undefined) this.#probe(peer);
       }
     }
+  }
+
+  /**
+   * onRefusal calls `listener` with every handshake a peer refuses (see PeerRefusal): a
+   * member removed while cut off learns so from its peers' `removed-member` answers. It
+   * returns a function that removes the listener.
+   */
+  onRefusal(listener: RefusalListener): () => void {
+    this.#refusalListeners.add(listener);
+    return () => this.#refusalListeners.delete(listener);
   }
 
   /**
@@ -182,6 +199,7 @@ export class TcpTransport implements Transport {
   removePeer(id: number): void {
     const peer = this.#peers.get(id);
     this.#removed.add(id);
+    this.#refusals.forget(id);
     if (peer === undefined) return;
     this.#peers.delete(id);
     peer.shutdown('member removed', 'info');
@@ -338,6 +356,34 @@ export class TcpTransport implements Transport {
     peer.retryTimer = undefined;
     if (this.#state !== 'running' || !this.#dials(peer.id)) return;
     if (peer.conn !== undefined || peer.dialing !== undefined) return;
+    this.#connect(peer, peer.attempts > 0);
+  }
+
+  /**
+   * probe dials a peer that this member does not dial (a lower id) when raft has messages
+   * for it and it has not dialed in for probeIntervalMs, at most once per interval. Its
+   * Welcome makes an ordinary connection; its Reject tells a member removed while cut off
+   * (which may never dial anyone) that it was removed.
+   */
+  #probe(peer: Peer): void {
+    const every = this.#opts.probeIntervalMs;
+    if (this.#state !== 'running' || this.#dials(peer.id) || every === 0) return;
+    if (peer.conn !== undefined || peer.dialing !== undefined) return;
+    const now = performance.now();
+    if (now - peer.disconnectedAt < every || now - peer.probedAt < every) return;
+    peer.probedAt = now;
+    try {
+      this.#connect(peer, true);
+    } catch (err) {
+      // send() never throws (a TLS context that cannot be built, say): the probe is logged.
+      this.#opts.logger.warning(
+        `raft transport ${this.id}: cannot probe peer ${peer.id}: ${String(err)}`,
+      );
+    }
+  }
+
+  /** connect dials peer; `quiet` logs a failure before the handshake at debug level. */
+  #connect(peer: Peer, quiet: boolean): void {
     const { host, port } = parseAddress(peer.address);
     const t = this.#opts.tls;
     let socket: Socket;
@@ -364,7 +410,7 @@ export class TcpTransport implements Transport {
     this.#track(socket);
     const conn = new Connection(this.#host, socket, ConnRole.Dialer, peer.address, peer.id);
     this.#conns.add(conn);
-    conn.quiet = peer.attempts > 0;
+    conn.quiet = quiet;
     peer.dialing = conn;
   }
 
@@ -424,8 +470,12 @@ export class TcpTransport implements Transport {
       checkHello: (conn, h) => this.#checkHello(conn, h),
       onOpen: (conn) => {
         const peer = this.#peers.get(conn.peerId!);
-        if (peer === undefined || this.#state !== 'running') conn.close('member removed');
-        else peer.attach(conn);
+        if (peer === undefined || this.#state !== 'running') {
+          conn.close('member removed');
+          return;
+        }
+        this.#refusals.forget(peer.id);
+        peer.attach(conn);
       },
       onClose: (conn, wasOpen) => {
         this.#conns.delete(conn);
@@ -443,6 +493,23 @@ export class TcpTransport implements Transport {
       onDrain: (conn) => {
         const peer = this.#peers.get(conn.peerId!);
         if (peer?.conn === conn) peer.flush();
+      },
+      onRefused: (conn, reason, detail) => {
+        const id = conn.peerId;
+        if (id === undefined || !this.#peers.has(id)) return;
+        const r = this.#refusals.refused(id, reason, detail, this.#peers.size);
+        queueMicrotask(() => {
+          if (this.#state !== 'running') return;
+          for (const l of this.#refusalListeners) {
+            try {
+              l(r);
+            } catch (err) {
+              this.#opts.logger.error(
+                `raft transport ${this.id}: a refusal listener threw: ${String(err)}`,
+              );
+            }
+          }
+        });
       },
       reportUnreachable: (id) => this.#reportUnreachable(id),
       reportSnapshot: (id, ok) => this.#reportSnapshot(id, ok),

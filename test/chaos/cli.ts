@@ -13,6 +13,8 @@
  *   --hold MIN-MAX    how long each fault lasts, in ms (default 1500-4000)
  *   --bounded         the CI set instead: every fault kind once on 3 members, then the
  *                     faults whose shape depends on the size on 5 (about 2 minutes)
+ *   --reversed        with --bounded, a third run: every kind again on 3 members in the
+ *                     opposite order, so that each fault meets other states (1 minute more)
  *   --stale-reads     serve gets with serializable (maybe stale) reads: a check of the
  *                     checks, which must then report violations under partitions
  *   --keep            keep every run's directory (data and member logs), not only failed ones
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     'run-seconds': { type: 'string', default: '60' },
     hold: { type: 'string', default: '1500-4000' },
     bounded: { type: 'boolean', default: false },
+    reversed: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'stale-reads': { type: 'boolean', default: false },
     dir: { type: 'string' },
@@ -65,7 +68,10 @@ const timing: Timing = {
   requestTimeoutMs: 2000,
 };
 
-/** BoundedPlan is the CI set: [members, faults] per run. */
+/** reversed returns the fault kinds in the opposite order (each fault meets other states). */
+const reversed = (ks: readonly FaultKind[]): FaultKind[] => [...ks].reverse();
+
+/** BoundedPlan is the CI set: [members, faults] per run; the last run only with --reversed. */
 const BoundedPlan: readonly [number, readonly FaultKind[]][] = [
   [3, AllFaults],
   [
@@ -80,6 +86,7 @@ const BoundedPlan: readonly [number, readonly FaultKind[]][] = [
       FaultKind.SnapshotCrash,
     ],
   ],
+  [3, reversed(AllFaults)],
 ];
 
 function summary(r: RunReport): string {
@@ -141,8 +148,9 @@ async function main(): Promise<number> {
     reports.push(r);
   };
   if (values.bounded) {
+    const plan = values.reversed ? BoundedPlan : BoundedPlan.slice(0, -1);
     let i = 0;
-    for (const [n, kinds] of BoundedPlan)
+    for (const [n, kinds] of plan)
       await run({ ...base, seed: seed + i++, nodes: n, faults: kinds });
   } else {
     const until = performance.now() + int('duration', values.duration, 1) * 1000;

@@ -3,11 +3,11 @@
  *
  * - gRPC, with @grpc/grpc-js and the copy of etcd's rpc.proto that the `etcd3` npm client
  *   ships (an independent reading of the wire format, as src/kv/proto.test.ts uses it). Not
- *   the `etcd3` client itself: its fault handling retries calls (a retried put is applied
- *   twice, which a history checker would see as a stale write) and, in 1.1.2, turns every
- *   recoverable error into a stack overflow (`Host.resetAllServices` calls itself).
- * - the JSON API with node:http, which never retries a request on its own (fetch may
- *   replay an idempotent PUT on a reused connection).
+ *   the `etcd3` client itself: by default it retries calls that failed with a recoverable
+ *   error (a put that reached the leader before the error would be applied twice, which a
+ *   history checker sees as a write out of nowhere) and stops calling a member for 5 s after
+ *   three failures; turning that off takes cockatiel, which is not a dependency here.
+ * - the JSON API with node:http, which never retries a request on its own.
  *
  * Every call has a deadline and no retry: the runner decides what an error means.
  */

@@ -7,13 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { bin, freePorts } from '../raftkv_procs.ts';
+import { bin } from '../raftkv_procs.ts';
 import { MemberClient } from './client.ts';
 import type { MemberStatus } from './client.ts';
 import { FaultTable, PeerProxy } from './proxy.ts';
@@ -46,6 +47,41 @@ export interface ClusterOptions {
   /** random drives the proxies' drops and jitter. */
   random: () => number;
   log: (line: string) => void;
+}
+
+/** firstEphemeralPort is where the kernel starts picking ports for outgoing connections. */
+function firstEphemeralPort(): number {
+  try {
+    const lo = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isSafeInteger(lo) && lo > 11_000 ? lo : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * freePorts finds n free ports on 127.0.0.1 below the ephemeral range. A port that listen(0)
+ * hands out and then releases is in that range: with thousands of client and peer
+ * connections going on, an outgoing connection can take it before a restarted or joining
+ * member listens on it (EADDRINUSE). Ports below the range are only taken by listeners.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const hi = firstEphemeralPort();
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 1000) throw new Error(`no ${n} free ports below ${hi}`);
+    const p = 10_000 + Math.floor(Math.random() * (hi - 10_000));
+    if (ports.includes(p)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) ports.push(p);
+  }
+  return ports;
 }
 
 /** liveProcesses holds every member process that runs, for the CLI's Ctrl-C handler. */
@@ -225,8 +261,13 @@ export class ChaosCluster {
       ];
       c.members.push(new Member({ id, name: `m${id}`, clientPort, peerPort, proxy, dir, args }));
     }
-    await Promise.all(c.members.map((m) => m.spawn(o.dir)));
-    await c.leader(30_000);
+    try {
+      await Promise.all(c.members.map((m) => m.spawn(o.dir)));
+      await c.leader(30_000);
+    } catch (err) {
+      await c.close();
+      throw err;
+    }
     return c;
   }
 

@@ -105,7 +105,7 @@ describe('chaos proxy', { timeout: 30_000 }, () => {
     dialer.socket.write(heartbeat(1, 2, 2));
     acceptor.socket.write(heartbeat(2, 1, 3));
     await until('the open direction', () => dialer.heartbeats().length === 1);
-    await delay(100);
+    await until('the proxy to hold both frames', () => proxy.stats.held > 0);
     assert.deepEqual(acceptor.heartbeats(), [], 'held while the rule lasts');
     table.heal();
     await until('the held frames', () => acceptor.heartbeats().length === 2);
@@ -117,12 +117,13 @@ describe('chaos proxy', { timeout: 30_000 }, () => {
     const { dialer, acceptor } = await connect();
     table.set(2, 1, { blackhole: true });
     acceptor.socket.write(heartbeat(2, 1, 9));
-    await delay(50);
+    await until('the proxy to hold the frame', () => proxy.stats.held > 0);
     const closed = new Promise((r) => dialer.socket.once('close', r));
     proxy.reset((a, b) => table.get(b, a)?.blackhole === true);
     table.heal();
     await closed;
     assert.deepEqual(dialer.heartbeats(), []);
+    assert.equal(proxy.stats.held, 0);
   });
 
   test('drop takes Messages frames only; delay delays', async () => {

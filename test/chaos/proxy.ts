@@ -96,6 +96,8 @@ export interface ProxyStats {
   connections: number;
   frames: number;
   dropped: number;
+  /** held is the number of bytes waiting in the proxy now (delayed or blackholed). */
+  held: number;
   /** heldMax is the largest number of bytes held in one direction at once. */
   heldMax: number;
 }
@@ -200,6 +202,7 @@ class Pipe {
     this.#lastDue = due;
     this.#queue.push({ frame, type, due });
     this.#held += frame.length;
+    proxy.stats.held += frame.length;
     proxy.stats.heldMax = Math.max(proxy.stats.heldMax, this.#held);
     if (this.#held > proxy.maxHeldBytes) this.src.pause();
     this.pump();
@@ -224,6 +227,7 @@ class Pipe {
       }
       this.#queue.shift();
       this.#held -= head.frame.length;
+      proxy.stats.held -= head.frame.length;
       proxy.stats.frames++;
       const ok = this.dst.write(head.frame);
       const l = this.link();
@@ -246,6 +250,7 @@ class Pipe {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue.length = 0;
+    this.conn.proxy.stats.held -= this.#held;
     this.#held = 0;
   }
 }
@@ -290,7 +295,7 @@ export class PeerProxy {
   readonly random: () => number;
   readonly maxHeldBytes: number;
   readonly maxFrameBytes: number;
-  readonly stats: ProxyStats = { connections: 0, frames: 0, dropped: 0, heldMax: 0 };
+  readonly stats: ProxyStats = { connections: 0, frames: 0, dropped: 0, held: 0, heldMax: 0 };
   readonly #server: net.Server;
   readonly #conns = new Set<ProxyConn>();
   readonly #observers = new Set<(f: ProxyFrame) => void>();

@@ -256,13 +256,20 @@ export async function runChaos(o: RunOptions): Promise<RunReport> {
     checkMs: 0,
   };
   const random = rng.fork(0);
-  const cluster = await ChaosCluster.start({
-    nodes: o.nodes,
-    dir,
-    timing: o.timing,
-    random: () => random.float(),
-    log: o.log,
-  });
+  let cluster: ChaosCluster;
+  try {
+    cluster = await ChaosCluster.start({
+      nodes: o.nodes,
+      dir,
+      timing: o.timing,
+      random: () => random.float(),
+      log: o.log,
+    });
+  } catch (err) {
+    report.violations.push(`the cluster did not start: ${errText(err)}`);
+    report.durationMs = performance.now() - started;
+    return report;
+  }
   const t0 = performance.now();
   const w = new Workload(
     cluster,

@@ -16,6 +16,8 @@ import { Node } from '../../node/node.ts';
 import type { PeerAddress } from '../../node/options.ts';
 import type { Logger } from '../../raft/logger.ts';
 import type { ConfState } from '../../raftpb/types.ts';
+import { removedByMajority } from '../../transport/refusal.ts';
+import type { PeerRefusal } from '../../transport/refusal.ts';
 import { TcpTransport } from '../../transport/tcp.ts';
 import type { TransportTlsOptions } from '../../transport/options.ts';
 import { openDiskStorage } from '../../wal/storage.ts';
@@ -80,8 +82,13 @@ export interface Identity {
   peers: PeerAddress[];
 }
 
-/** StopReason says why a member stopped on its own. */
-export type StopReason = { kind: 'removed' } | { kind: 'fatal'; error: Error };
+/**
+ * StopReason says why a member stopped on its own: removed from the configuration (it
+ * applied its removal, or its peers refuse it as removed; `detail` says which), or a fatal
+ * error. `raftkv serve` exits 0 after a removal, 1 after a fatal error; the data directory
+ * is kept either way.
+ */
+export type StopReason = { kind: 'removed'; detail: string } | { kind: 'fatal'; error: Error };
 
 /** Member is a running member; close() stops it (the server, then the Node). */
 export interface Member {
@@ -206,16 +213,44 @@ function memberIds(cs: ConfState): Set<number> {
 }
 
 /**
- * watchStop resolves when this member is removed from the configuration (it was in one,
- * and a later one drops it: etcd's member then stops too) or the Node fails.
+ * refusedAsRemoved says whether a peer's refusal shows that this member was removed: a
+ * `removed-member` answer from a majority of the peers it knows, or from the last leader
+ * it heard of. One refusal from another peer is not enough (a peer restored from a stale
+ * state, say); the member keeps dialing and decides on the next answers.
  */
-function watchStop(node: Node): Promise<StopReason> {
+export function refusedAsRemoved(r: PeerRefusal, lastLeader: number): boolean {
+  if (r.reason !== 'removed-member') return false;
+  return removedByMajority(r) || r.peer === lastLeader;
+}
+
+/**
+ * watchStop resolves when this member is removed from the configuration (it was in one,
+ * and a later one drops it: etcd's member then stops too), when its peers refuse it as a
+ * removed member (it missed its removal while cut off: the leader stopped sending to it
+ * before it learned of the commit), or when the Node fails.
+ */
+function watchStop(node: Node, tcp: TcpTransport, log: Logger): Promise<StopReason> {
   let wasMember = memberIds(node.status().confState).has(node.id);
+  let lastLeader = node.leader;
   return new Promise((resolve) => {
     node.on('membershipChange', (cs) => {
       const isMember = memberIds(cs).has(node.id);
       if (isMember) wasMember = true;
-      else if (wasMember && cs.voters.length > 0) resolve({ kind: 'removed' });
+      else if (wasMember && cs.voters.length > 0)
+        resolve({ kind: 'removed', detail: 'it applied a configuration without itself' });
+    });
+    node.on('leaderChange', (e) => {
+      if (e.leader !== 0) lastLeader = e.leader;
+    });
+    tcp.onRefusal((r) => {
+      if (!refusedAsRemoved(r, lastLeader)) return;
+      const by =
+        r.peer === lastLeader && !removedByMajority(r)
+          ? `its last known leader ${r.peer}`
+          : `peers ${r.removedBy.join(', ')} (of ${r.peers} known)`;
+      const detail = `${by} refuse its connections as removed-member (${r.detail})`;
+      log.warning(`member ${node.id}: ${detail}: it was removed while cut off; stopping`);
+      resolve({ kind: 'removed', detail });
     });
     node.on('fatal', (error) => resolve({ kind: 'fatal', error }));
   });
@@ -250,12 +285,15 @@ async function startNode(
   });
   // Only the member with the lower id dials; a restarted peer waits for its redial, so the
   // backoff is capped at 1 s (default 5 s) to bring links back well within an election.
+  // The other side dials (probes) after 2 s without a link: a member removed while cut off
+  // hears its peers refuse it even if it has the highest id (watchStop).
   const tcp = new TcpTransport({
     id,
     clusterId,
     listen: c.peerAddr,
     logger: log,
     backoff: { initialMs: 100, maxMs: 1000 },
+    probeIntervalMs: 2000,
     ...(tls && { tls }),
   });
   const transport = new MemberTransport(tcp);
@@ -332,7 +370,7 @@ export async function startMember(
     await node.close({ signal: AbortSignal.timeout(5000) }).catch(() => undefined);
     throw err;
   }
-  const stopped = watchStop(node);
+  const stopped = watchStop(node, tcp, log);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
