@@ -8,11 +8,15 @@
 #     limit (64 MiB). The follower is resumed (SIGCONT) and must catch up.
 #  B. PUTS (default 1,000,000) puts of 256 B to distinct keys at 128 clients, snapshots every
 #     10,000 entries (raftkv's default): RSS of each member against the live data (Status
-#     dbSize: bytes of keys and values).
-# Usage: bash bench/memory.sh      Env: PUTS, STALL_SECS=20, OUT=/tmp/raftkv-memory
+#     dbSize: bytes of keys and values), 2 s after the load and again after SETTLE_SECS; the
+#     peak is VmHWM. The raft term before and after tells whether leadership changed.
+# Usage: bash bench/memory.sh      Env: PUTS, STALL_SECS=20, SETTLE_SECS=15, PARTS=AB (A, B or
+#        both), OUT=/tmp/raftkv-memory, PORT=55379 (client ports PORT, +100, +200; peers +1)
 set -euo pipefail
 PUTS=${PUTS:-1000000}
 STALL_SECS=${STALL_SECS:-20}
+SETTLE_SECS=${SETTLE_SECS:-15}
+PARTS=${PARTS:-AB}
 OUT=${OUT:-/tmp/raftkv-memory}
 TOOLS=${TOOLS:-/tmp/kv-vs-etcd-tools}
 BENCH="$TOOLS/etcd-benchmark"
@@ -20,7 +24,8 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$BENCH" ] || { echo "run bench/kv-vs-etcd.sh once first: it builds $BENCH" >&2; exit 1; }
 BASE=$(mktemp -d /tmp/raftkv-memory-data.XXXXXX)
 mkdir -p "$OUT"
-C=(0 55379 55479 55579) P=(0 55380 55480 55580)
+PORT=${PORT:-55379}
+C=(0 "$PORT" $((PORT + 100)) $((PORT + 200))) P=(0 $((PORT + 1)) $((PORT + 101)) $((PORT + 201)))
 EPS="127.0.0.1:${C[1]},127.0.0.1:${C[2]},127.0.0.1:${C[3]}"
 PIDS=()
 stop_all() {
@@ -53,6 +58,7 @@ RES="$OUT/result.txt"
 echo "# $(date -u +%FT%TZ) load=$(cut -d' ' -f1-3 /proc/loadavg) node=$(node --version)" > "$RES"
 
 # ---- A: a follower that stops reading ----------------------------------------------------
+if [[ $PARTS == *A* ]]; then
 start stall
 LP=${PIDS[$((LEADER - 1))]}
 F=$((LEADER % 3 + 1)); FP=${PIDS[$((F - 1))]}
@@ -81,19 +87,31 @@ done
 bound=$((256 + 64))
 echo "stall: follower m$F stopped ${STALL_SECS}s under 16 clients x 1 KiB puts; leader RSS before ${base} MB, max ${max} MB, growth $(awk -v a="$base" -v b="$max" 'BEGIN {printf "%.1f", b - a}') MB; bound (MaxInflightMsgs x MaxSizePerMsg + transport queue) ${bound} MiB; proposals committed ${committed}; follower caught up after SIGCONT: ${caught}" | tee -a "$RES"
 stop_all
+fi
 
 # ---- B: RSS after PUTS puts with snapshots ------------------------------------------------
+[[ $PARTS == *B* ]] || exit 0
+term() {
+  etcdctl --endpoints="127.0.0.1:${C[$LEADER]}" endpoint status -w json 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s)[0].Status.raft_term??JSON.parse(s)[0].Status.raftTerm)}catch{console.log("?")}})'
+}
 start puts
+term0=$(term)
 t0=$(date +%s)
 "$BENCH" --endpoints="127.0.0.1:${C[$LEADER]}" --conns=128 --clients=128 put --key-size=8 \
   --sequential-keys --key-space-size=100000000 --val-size=256 --total="$PUTS" > "$OUT/puts.out" 2>&1
 t1=$(date +%s)
 sleep 2
+term1=$(term)
 db=$(etcdctl --endpoints="127.0.0.1:${C[$LEADER]}" endpoint status -w json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].Status.dbSize))')
+declare -A R2
+for i in 1 2 3; do R2[$i]=$(rss_mb "${PIDS[$((i - 1))]}"); done
+sleep "$SETTLE_SECS"
 for i in 1 2 3; do
   p=${PIDS[$((i - 1))]}
-  r=$(rss_mb "$p"); h=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$p/status")
-  echo "puts: m$i$([ "$i" = "$LEADER" ] && echo ' (leader)') after $PUTS puts in $((t1 - t0)) s: RSS ${r} MB (peak ${h} MB), live data (dbSize) $(awk -v d="$db" 'BEGIN {printf "%.1f", d / 1048576}') MiB, RSS/live $(awk -v d="$db" -v r="$r" 'BEGIN {printf "%.2f", r * 1048576 / d}')" | tee -a "$RES"
+  r=${R2[$i]}; rs=$(rss_mb "$p"); h=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$p/status")
+  echo "puts: m$i$([ "$i" = "$LEADER" ] && echo ' (leader)') after $PUTS puts in $((t1 - t0)) s: RSS ${r} MB (after ${SETTLE_SECS} s more: ${rs} MB, peak ${h} MB), live data (dbSize) $(awk -v d="$db" 'BEGIN {printf "%.1f", d / 1048576}') MiB, RSS/live $(awk -v d="$db" -v r="$r" 'BEGIN {printf "%.2f", r * 1048576 / d}') ($(awk -v d="$db" -v r="$rs" 'BEGIN {printf "%.2f", r * 1048576 / d}') settled)" | tee -a "$RES"
 done
+echo "puts: raft term ${term0} before, ${term1} after (a change means an election); step-downs logged: $(cat "$OUT"/puts-m*.log | grep -c 'stepped down' || true)" | tee -a "$RES"
 grep -E "Requests/sec|99% in" "$OUT/puts.out" | sed 's/^/puts: /' | tee -a "$RES"
 echo "# end $(date -u +%FT%TZ) load=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"

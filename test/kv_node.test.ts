@@ -69,7 +69,7 @@ describe('raftkv on the Node', { skip, timeout: 30_000 }, () => {
       .then(first.client.put('k/1').value('one'))
       .commit();
     assert.equal(cas.succeeded, true);
-    const before = first.sm.snapshot();
+    const before = await first.sm.snapshot();
     const revision = first.sm.revision;
     await first.close();
 

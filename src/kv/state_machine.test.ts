@@ -290,7 +290,7 @@ describe('KvStateMachine: txn', () => {
 });
 
 describe('KvStateMachine: snapshots and determinism', () => {
-  test('snapshot/restore round trip keeps keys, revisions and member attributes', () => {
+  test('snapshot/restore round trip keeps keys, revisions and member attributes', async () => {
     const sm = new KvStateMachine();
     put(sm, 'a', '1');
     put(sm, 'bin', '\u00ff\u0000');
@@ -298,26 +298,26 @@ describe('KvStateMachine: snapshots and determinism', () => {
     del(sm, 'bin');
     put(sm, 'c', '');
     run(sm, { memberAttributes: { id: 5, name: 'm5', clientUrls: ['http://x:1'] } });
-    const snap = sm.snapshot();
+    const snap = await sm.snapshot();
     const copy = new KvStateMachine();
-    copy.restore(snap);
+    await copy.restore(snap);
     assert.equal(copy.revision, sm.revision);
     const all = rangeReq('\0', { rangeEnd: new Uint8Array([0]) });
     assert.deepEqual(copy.range(all), sm.range(all));
     assert.deepEqual(copy.memberAttributes(5), { id: 5, name: 'm5', clientUrls: ['http://x:1'] });
-    assert.deepEqual(copy.snapshot(), snap);
+    assert.deepEqual(await copy.snapshot(), snap);
     // The copy goes on exactly like the original.
     assert.equal(put(copy, 'd', '1').header?.revision, put(sm, 'd', '1').header?.revision);
   });
 
-  test('restore of an empty snapshot empties the machine; garbage is refused', () => {
+  test('restore of an empty snapshot empties the machine; garbage is refused', async () => {
     const sm = new KvStateMachine();
     put(sm, 'a', '1');
-    sm.restore(new Uint8Array());
+    await sm.restore(new Uint8Array());
     assert.equal(sm.revision, 1);
     assert.equal(sm.store.size, 0);
-    assert.throws(() => sm.restore(new Uint8Array([0x08, 0x09])), /format 9/);
-    assert.throws(() => sm.restore(new Uint8Array([0xff, 0xff, 0xff])), RangeError);
+    await assert.rejects(sm.restore(new Uint8Array([0x08, 0x09])), /format 9/);
+    await assert.rejects(sm.restore(new Uint8Array([0xff, 0xff, 0xff])), RangeError);
   });
 
   test('an entry that is not a command yields an error result and changes nothing', () => {
@@ -328,7 +328,7 @@ describe('KvStateMachine: snapshots and determinism', () => {
     assert.ok(sm.applyData(new Uint8Array()) instanceof KvError);
   });
 
-  test('property: the same commands give identical states and results', () => {
+  test('property: the same commands give identical states and results', async () => {
     const key = fc.constantFrom('a', 'b', 'c', 'd');
     const command: fc.Arbitrary<Command> = fc.oneof(
       fc.record({ k: key, v: fc.string({ maxLength: 3 }) }).map(({ k, v }) => ({
@@ -347,8 +347,8 @@ describe('KvStateMachine: snapshots and determinism', () => {
           },
         })),
     );
-    fc.assert(
-      fc.property(fc.array(command, { maxLength: 40 }), (cmds) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { maxLength: 40 }), async (cmds) => {
         const entries = cmds.map((c, i) => ({
           term: 1,
           index: i + 1,
@@ -362,10 +362,10 @@ describe('KvStateMachine: snapshots and determinism', () => {
         const half = Math.floor(entries.length / 2);
         const r2 = [...two.apply(entries.slice(0, half))];
         const three = new KvStateMachine();
-        three.restore(two.snapshot());
+        await three.restore(await two.snapshot());
         for (const e of entries.slice(half)) r2.push(...three.apply([e]));
         assert.deepEqual(r2, r1);
-        assert.deepEqual(three.snapshot(), one.snapshot());
+        assert.deepEqual(await three.snapshot(), await one.snapshot());
       }),
       { numRuns: 200 },
     );

@@ -5,15 +5,14 @@
  */
 import type { StateMachine } from '../node/interfaces.ts';
 import type { Entry } from '../raftpb/types.ts';
-import { codec } from './codec.ts';
 import { decodeCommand } from './command.ts';
 import type { Command } from './command.ts';
 import { invalidArgument, KvError } from './errors.ts';
-import { KvStore } from './store.ts';
+import { concat, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { KvStore, KvStoreBuilder } from './store.ts';
 import { beginWrite, deleteRange, endWrite, put, range, txn } from './txn.ts';
 import type {
   DeleteRangeResponse,
-  KeyValue,
   MemberAttributes,
   PutResponse,
   RangeRequest,
@@ -24,15 +23,6 @@ import type {
 
 /** SnapshotFormat is the `format` of the snapshots this code writes and reads. */
 export const SnapshotFormat = 1;
-
-interface SnapshotMessage {
-  format: number;
-  revision: number;
-  kvs: KeyValue[];
-  members: MemberAttributes[];
-}
-
-const snapshotCodec = codec<SnapshotMessage>('raftkv.Snapshot');
 
 /**
  * ApplyResult is what apply() gives the proposer of each entry: the response (its header
@@ -113,36 +103,47 @@ export class KvStateMachine implements StateMachine {
     return this.attributes.get(id);
   }
 
-  /** snapshot implements StateMachine: the whole state as one raftkv.Snapshot. */
-  snapshot(): Uint8Array {
-    return snapshotCodec.encode({
-      format: SnapshotFormat,
-      revision: this.store.revision,
-      kvs: [...this.store.all()],
-      members: [...this.attributes.values()],
-    });
+  /**
+   * snapshotChunks implements StateMachine: the whole state as one raftkv.Snapshot, in
+   * chunks. The state is captured when it is called (a frozen view of the store, O(1)); the
+   * chunks are encoded as they are pulled, yielding to the event loop, while later entries
+   * are applied.
+   */
+  snapshotChunks(): AsyncIterable<Uint8Array> {
+    const members = [...this.attributes.values()].map(copyAttributes);
+    return encodeSnapshot(SnapshotFormat, this.store.view(), members);
   }
 
-  /** restore implements StateMachine: replaces the state with a snapshot's (empty: none). */
-  restore(data: Uint8Array): void {
+  /** snapshot implements StateMachine: snapshotChunks joined into one buffer. */
+  async snapshot(): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of this.snapshotChunks()) chunks.push(c);
+    return concat(chunks);
+  }
+
+  /**
+   * restore implements StateMachine: replaces the state with a snapshot's (empty: none). The
+   * new key space is built aside, yielding to the event loop, and installed at the end.
+   */
+  async restore(data: Uint8Array): Promise<void> {
     if (data.length === 0) {
       this.store.reset(1, []);
       this.attributes.clear();
       return;
     }
-    const s = snapshotCodec.decode(data);
+    const b = new KvStoreBuilder();
+    const s = await decodeSnapshot(data, b);
     if (s.format !== SnapshotFormat) {
       throw new RangeError(
         `Cannot restore raftkv snapshot: format ${s.format} is not ${SnapshotFormat}`,
       );
     }
-    const copy = (kv: KeyValue): KeyValue => ({
-      ...kv,
-      key: new Uint8Array(kv.key),
-      value: new Uint8Array(kv.value),
-    });
-    this.store.reset(s.revision, s.kvs.map(copy));
+    this.store.install(s.revision, b);
     this.attributes.clear();
     for (const a of s.members) this.attributes.set(a.id, a);
   }
+}
+
+function copyAttributes(a: MemberAttributes): MemberAttributes {
+  return { id: a.id, name: a.name, clientUrls: [...a.clientUrls] };
 }

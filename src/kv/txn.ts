@@ -96,6 +96,11 @@ function keep(r: RangeRequest, kv: KeyValue): boolean {
   );
 }
 
+/** sortsByValue: the values are needed to sort, even for a keysOnly range. */
+function sortsByValue(r: RangeRequest): boolean {
+  return effectiveOrder(r) !== SortOrder.NONE && r.sortTarget === SortTarget.VALUE;
+}
+
 /** checkRevision refuses reads of any revision but the current one (no history is kept). */
 function checkRevision(rev: number, current: number): void {
   if (rev > current) throw Etcd.futureRev();
@@ -114,7 +119,7 @@ export function range(store: KvStore, r: RangeRequest, w?: WriteContext): RangeR
   const header = innerHeader(revision);
   if (r.countOnly) return { header, kvs: [], more: false, count: store.count(span) };
   const fetchAll = order !== SortOrder.NONE || filtered(r) || r.limit <= 0;
-  const scan = store.scan(span, fetchAll ? 0 : r.limit + 1);
+  const scan = store.scan(span, fetchAll ? 0 : r.limit + 1, r.keysOnly && !sortsByValue(r));
   let kvs = filtered(r) ? scan.kvs.filter((kv) => keep(r, kv)) : scan.kvs;
   if (order !== SortOrder.NONE) {
     const cmp = sortKey(r.sortTarget);
@@ -125,13 +130,13 @@ export function range(store: KvStore, r: RangeRequest, w?: WriteContext): RangeR
     kvs = kvs.slice(0, r.limit);
     more = true;
   }
-  if (r.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: new Uint8Array() }));
+  if (r.keysOnly && sortsByValue(r)) kvs = kvs.map((kv) => ({ ...kv, value: new Uint8Array() }));
   return { header, kvs, more, count: scan.count };
 }
 
 /** checkPut throws what etcd's checkRequestPut does: a missing key for ignore_*, a lease. */
 function checkPut(store: KvStore, p: PutRequest): void {
-  if ((p.ignoreValue || p.ignoreLease) && store.get(keyString(p.key)) === undefined) {
+  if ((p.ignoreValue || p.ignoreLease) && !store.has(keyString(p.key))) {
     throw Etcd.keyNotFound();
   }
   // raftkv has no leases: every lease id names a lease that does not exist.
@@ -142,7 +147,8 @@ function checkPut(store: KvStore, p: PutRequest): void {
 export function put(w: WriteContext, p: PutRequest): PutResponse {
   checkPut(w.store, p);
   const k = keyString(p.key);
-  const prev = w.store.get(k);
+  const needPrev = p.prevKv || p.ignoreValue || p.ignoreLease;
+  const prev = needPrev ? w.store.get(k) : undefined;
   const value = p.ignoreValue && prev !== undefined ? prev.value : p.value;
   const lease = p.ignoreLease && prev !== undefined ? prev.lease : p.lease;
   w.store.put(k, p.key, value, w.rev, lease);
@@ -154,13 +160,11 @@ export function put(w: WriteContext, p: PutRequest): PutResponse {
 
 /** deleteRange deletes a key or a range (etcd's DeleteRange). */
 export function deleteRange(w: WriteContext, d: DeleteRangeRequest): DeleteRangeResponse {
-  const gone = w.store.delete(spanOf(d.key, d.rangeEnd));
-  if (gone.length > 0) w.changed = true;
-  return {
-    header: innerHeader(readRevision(w.store, w)),
-    deleted: gone.length,
-    prevKvs: d.prevKv ? gone : [],
-  };
+  const span = spanOf(d.key, d.rangeEnd);
+  const prevKvs = d.prevKv ? w.store.delete(span, true) : [];
+  const deleted = d.prevKv ? prevKvs.length : w.store.delete(span, false);
+  if (deleted > 0) w.changed = true;
+  return { header: innerHeader(readRevision(w.store, w)), deleted, prevKvs };
 }
 
 /** operandOf names the Compare field that holds the operand of each numeric target. */

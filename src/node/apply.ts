@@ -2,13 +2,14 @@ import type { RawNode } from '../raft/rawnode.ts';
 import { cloneConfState } from '../raft/util.ts';
 import { decodeConfChange, decodeConfChangeV2 } from '../raftpb/codec.ts';
 import { EntryType } from '../raftpb/types.ts';
-import type { ConfState, Entry, Snapshot } from '../raftpb/types.ts';
+import type { ConfState, Entry, Snapshot, SnapshotMetadata } from '../raftpb/types.ts';
+import { ErrCompacted, ErrSnapOutOfDate } from '../raft/errors.ts';
 import {
   decodeAddressContext,
   envelopePayload,
   envelopeSeq,
+  snapshotHead,
   unwrapSnapshot,
-  wrapSnapshot,
 } from './envelope.ts';
 import type { DurableStorage, StateMachine } from './interfaces.ts';
 import type { PeerBook } from './peers.ts';
@@ -38,6 +39,8 @@ export interface ApplierHost {
   onApplied(): void;
   onConfChange(cs: ConfState): void;
   onSnapshot(ev: SnapshotEvent): void;
+  /** fail stops the Node: a snapshot taken in the background failed. */
+  fail(err: unknown): void;
 }
 
 const empty = new Uint8Array();
@@ -47,7 +50,9 @@ const empty = new Uint8Array();
  * normal entries in batches (one StateMachine.apply call per run of normal entries), conf
  * changes one by one through RawNode.applyConfChange, and every `snapshotInterval`
  * entries it snapshots the state machine and compacts the log behind the snapshot.
- * Errors from the state machine or storage propagate: the Node stops on them.
+ * Snapshots are taken in the background, one at a time: the state machine captures its
+ * state when asked, and entries go on being applied while the snapshot is encoded and
+ * written. Errors from the state machine or storage propagate: the Node stops on them.
  */
 export class Applier {
   /** applied is the index of the last entry the state machine has. */
@@ -59,6 +64,8 @@ export class Applier {
   /** confState is the configuration as of `applied`. */
   confState: ConfState;
   private readonly host: ApplierHost;
+  /** snapshotting settles when the snapshot being taken in the background is done. */
+  private snapshotting: Promise<void> | undefined;
 
   constructor(host: ApplierHost, confState: ConfState) {
     this.host = host;
@@ -98,7 +105,12 @@ export class Applier {
       if (e.index > this.applied) this.applyConfChange(e);
     }
     await this.applyNormal(entries, start, entries.length);
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
+  }
+
+  /** idle resolves once no snapshot is being taken in the background. */
+  async idle(): Promise<void> {
+    while (this.snapshotting !== undefined) await this.snapshotting;
   }
 
   /** applyNormal applies entries[lo, hi), normal entries in log order, in one batch. */
@@ -140,21 +152,67 @@ export class Applier {
     this.host.onApplied();
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * maybeSnapshot starts a snapshot every snapshotInterval applied entries, unless one is
+   * being taken. The state machine captures its state now; the rest runs in the background.
+   */
+  private maybeSnapshot(): void {
     const h = this.host;
     const n = h.snapshotInterval;
-    if (n <= 0 || this.applied - this.snapshotIndex < n) return;
-    const index = this.applied;
-    const term = this.appliedTerm;
+    if (n <= 0 || this.snapshotting !== undefined || this.applied - this.snapshotIndex < n) return;
     const confState = cloneConfState(this.confState);
-    const app = await h.stateMachine.snapshot();
-    const data = wrapSnapshot(h.peers.snapshotBook(confState), app);
-    await h.storage.createSnapshot({ metadata: { index, term, confState }, data });
+    const metadata: SnapshotMetadata = { index: this.applied, term: this.appliedTerm, confState };
+    const head = snapshotHead(h.peers.snapshotBook(confState));
+    const sm = h.stateMachine;
+    const app = sm.snapshotChunks !== undefined ? sm.snapshotChunks() : sm.snapshot();
+    const done = this.takeSnapshot(metadata, head, app).catch((err: unknown) => h.fail(err));
+    this.snapshotting = done.finally(() => (this.snapshotting = undefined));
+  }
+
+  /** takeSnapshot stores the snapshot, compacts the log behind it and reports it. */
+  private async takeSnapshot(
+    metadata: SnapshotMetadata,
+    head: Uint8Array,
+    app: Uint8Array | Promise<Uint8Array> | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
+    const h = this.host;
+    const { index, term } = metadata;
+    try {
+      if (app instanceof Uint8Array || app instanceof Promise) {
+        const data = concatTwo(head, await app);
+        await h.storage.createSnapshot({ metadata, data });
+      } else {
+        await h.storage.createSnapshot({ metadata }, prepend(head, app));
+      }
+    } catch (err) {
+      // A snapshot from the leader was restored meanwhile: this one is moot.
+      const moot = err instanceof ErrSnapOutOfDate || err instanceof ErrCompacted;
+      if (moot && this.snapshotIndex >= index) return;
+      throw err;
+    }
+    if (this.snapshotIndex >= index) return;
     this.snapshotIndex = index;
     const compact = index - h.compactionMargin;
     if (compact >= h.storage.firstIndex()) await h.storage.compactTo(compact);
     h.onSnapshot({ index, term, restored: false });
   }
+}
+
+/** prepend yields head, then the chunks of rest. */
+async function* prepend(
+  head: Uint8Array,
+  rest: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield head;
+  yield* rest;
+}
+
+/** concatTwo returns a ++ b (wrapSnapshot's layout). */
+function concatTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 /** stateMachineInput returns the entries of [lo, hi) with data, without their envelopes. */

@@ -202,11 +202,22 @@ export function decodeAddressContext(ctx: Uint8Array | undefined): Map<number, s
 
 /** wrapSnapshot returns snapshot data in format 3. */
 export function wrapSnapshot(book: AddressBook, app: Uint8Array): Uint8Array {
+  const head = snapshotHead(book);
+  const out = new Uint8Array(head.length + app.length);
+  out.set(head, 0);
+  out.set(app, head.length);
+  return out;
+}
+
+/**
+ * snapshotHead returns what wrapSnapshot puts before the application's data: the
+ * application's data may follow it in separate chunks.
+ */
+export function snapshotHead(book: AddressBook): Uint8Array {
   const meta = utf8.encode(JSON.stringify({ v: 1, addresses: bookToJson(book) }));
-  const out = new Uint8Array(4 + meta.length + app.length);
+  const out = new Uint8Array(4 + meta.length);
   new DataView(out.buffer).setUint32(0, meta.length, BIG_ENDIAN);
   out.set(meta, 4);
-  out.set(app, 4 + meta.length);
   return out;
 }
 

@@ -37,16 +37,27 @@ export interface Transport {
 /**
  * StateMachine is the application's replicated state. The Node calls apply() with committed
  * entries in log order (EntryNormal entries with data only; conf changes and empty entries are
- * handled by the Node), snapshot() when it wants to compact the log, and restore() when a
- * snapshot from the leader replaces the state.
+ * handled by the Node), snapshot() (or snapshotChunks()) when it wants to compact the log, and
+ * restore() when a snapshot from the leader replaces the state.
  *
- * Error contract: apply must be deterministic; an error thrown from apply or restore stops
- * the Node (the replica can no longer be trusted), it is never skipped.
+ * A snapshot is taken in the background: the Node goes on applying entries while the
+ * promise of snapshot() is pending or the chunks are pulled. So the state must be captured
+ * when snapshot() or snapshotChunks() is called (synchronously, e.g. a copy-on-write view);
+ * entries applied later must not show in it.
+ *
+ * Error contract: apply must be deterministic; an error thrown from apply, snapshot or
+ * restore stops the Node (the replica can no longer be trusted), it is never skipped.
  */
 export interface StateMachine {
   /** apply returns one result per entry, given to the proposer's propose() promise. */
   apply(entries: readonly Entry[]): unknown[] | Promise<unknown[]>;
   snapshot(): Uint8Array | Promise<Uint8Array>;
+  /**
+   * snapshotChunks, if implemented, is preferred to snapshot(): the same data in pieces
+   * (their concatenation), which a DurableStorage writes out as they come, so that the
+   * whole snapshot never has to be in memory at once.
+   */
+  snapshotChunks?(): AsyncIterable<Uint8Array>;
   restore(data: Uint8Array): void | Promise<void>;
 }
 
@@ -71,8 +82,11 @@ export interface DurableStorage extends Storage {
   /**
    * createSnapshot records the application's snapshot at `index` (must be applied) and may
    * release log before it; compactTo drops log entries before `index` from memory and disk.
+   * With `chunks`, the snapshot's data is their concatenation (snapshot.data is ignored),
+   * consumed once; until the promise resolves, snapshot() may serve the previous snapshot
+   * or throw ErrSnapshotTemporarilyUnavailable.
    */
-  createSnapshot(snapshot: Snapshot): Promise<void>;
+  createSnapshot(snapshot: Snapshot, chunks?: AsyncIterable<Uint8Array>): Promise<void>;
   compactTo(index: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -109,10 +109,16 @@ export class MemoryDurableStorage implements DurableStorage {
     });
   }
 
-  /** createSnapshot implements DurableStorage. */
-  async createSnapshot(snapshot: Snapshot): Promise<void> {
+  /** createSnapshot implements DurableStorage; chunks are joined first. */
+  async createSnapshot(snapshot: Snapshot, chunks?: AsyncIterable<Uint8Array>): Promise<void> {
     const { index, confState } = snapshot.metadata;
     this.checkOpen();
+    if (chunks !== undefined) {
+      const parts: Uint8Array[] = [];
+      for await (const c of chunks) parts.push(c);
+      snapshot = { metadata: snapshot.metadata, data: concatChunks(parts) };
+      this.checkOpen();
+    }
     this.view.createSnapshot(index, confState, snapshot.data);
     await this.toDisk(() => {
       this.disk.log.createSnapshot(index, confState, snapshot.data);
@@ -169,4 +175,15 @@ function copyLog(src: MemoryStorage, dst: MemoryStorage): void {
   dst.applySnapshot(snap);
   dst.ents = [{ ...(src.ents[0] as Entry) }, ...src.ents.slice(1)];
   dst.setHardState(src.initialState().hardState);
+}
+
+/** concatChunks joins chunks into one new Uint8Array. */
+function concatChunks(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
 }

@@ -313,8 +313,8 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * close stops the node: no new work is accepted, the writes and applies in progress
-   * finish, every pending call rejects with ErrNodeClosed (its proposal may still commit on
+   * close stops the node: no new work is accepted, the writes, applies and snapshot in
+   * progress finish, every pending call rejects with ErrNodeClosed (its proposal may still commit on
    * the others), then the transport and the storage are closed. Idempotent. If the signal
    * aborts first (a hung disk), the node stops without waiting for the work in progress and
    * close rejects with `signal.reason`.
@@ -324,7 +324,10 @@ export class Node extends EventEmitter<NodeEvents> {
       this.state = 'closing';
       clearInterval(this.timer);
       this.rejectBatch(new ErrNodeClosed());
-      void this.loop.idle().then(() => this.shutdown(new ErrNodeClosed()));
+      void this.loop
+        .idle()
+        .then(() => this.applier.idle())
+        .then(() => this.shutdown(new ErrNodeClosed()));
     }
     const waiter = new Waiter<void>(options.signal, () => void this.shutdown(new ErrNodeClosed()));
     void this.closedPromise.then(() => waiter.resolve());
@@ -539,6 +542,7 @@ export class Node extends EventEmitter<NodeEvents> {
       },
       onConfChange: (cs) => this.safeEmit('membershipChange', cs),
       onSnapshot: (ev) => this.safeEmit('snapshot', ev),
+      fail: (err) => this.fail(err),
     };
   }
 

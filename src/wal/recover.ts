@@ -51,9 +51,12 @@ export interface RecoveryReport {
 
 /** Recovered is the result of recover(). */
 export interface Recovered {
+  /** mem holds the log and the snapshot's metadata; the snapshot's data is snapData. */
   mem: MemoryStorage;
   state: WriterState;
   report: RecoveryReport;
+  /** snapData is the data of the snapshot the log was rebuilt from, if any. */
+  snapData?: Uint8Array | undefined;
 }
 
 const zeroHardState = (): { term: number; vote: number; commit: number } => ({
@@ -101,7 +104,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
     dummyIndex: log.dummyIndex,
     snapFiles,
   };
-  return { mem, state, report };
+  return { mem, state, report, snapData: snap?.data };
 }
 
 /**
@@ -204,7 +207,7 @@ function rebuild(
   const mem = new MemoryStorage(o.logger);
   const lastFile = join(o.dir, (segs[segs.length - 1] as SegmentName).name);
   const s = snap?.metadata.index ?? 0;
-  if (snap !== undefined) mem.applySnapshot(snap);
+  if (snap !== undefined) mem.applySnapshot({ metadata: snap.metadata });
   if (s > log.lastIndex()) {
     throw new WalCorruptError(
       lastFile,

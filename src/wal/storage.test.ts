@@ -5,12 +5,18 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ErrCompacted, ErrUnavailable } from '../raft/errors.ts';
+import {
+  ErrCompacted,
+  ErrSnapOutOfDate,
+  ErrSnapshotTemporarilyUnavailable,
+  ErrUnavailable,
+} from '../raft/errors.ts';
 import type { Logger } from '../raft/logger.ts';
 import { MemoryStorage } from '../raft/storage.ts';
 import type { Entry } from '../raftpb/types.ts';
 import { WalClosedError } from './errors.ts';
 import { FaultFS } from './faultfs.ts';
+import { snapName } from './names.ts';
 import { openDiskStorage } from './storage.ts';
 import type { DiskStorage } from './storage.ts';
 import { issue, makeWorkload, payload } from './testing.ts';
@@ -325,4 +331,79 @@ void test('the real file system: files, names and reopen', async () => {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+/** chunksOf yields data in pieces of `size` bytes, taking a turn of the event loop between. */
+async function* chunksOf(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) {
+    await new Promise((r) => setImmediate(r));
+    yield data.slice(i, i + size);
+  }
+}
+
+/** snapshotWhenLoaded calls snapshot() until it stops throwing "temporarily unavailable". */
+async function snapshotWhenLoaded(
+  s: DiskStorage,
+): Promise<{ data?: Uint8Array | undefined; tries: number }> {
+  for (let tries = 0; tries < 1000; tries++) {
+    try {
+      return { ...s.snapshot(), tries };
+    } catch (err) {
+      assert.ok(err instanceof ErrSnapshotTemporarilyUnavailable, String(err));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  throw new Error('snapshot never became available');
+}
+
+void test('a chunked snapshot is written as it comes, kept on disk only, read back on demand', async () => {
+  const fs = new FaultFS();
+  const opts = { fs, segmentSize: 8192, snapshotKeepMs: 20 };
+  const s = await openDiskStorage(dir, opts);
+  for (let i = 1; i <= 20; i++) await s.save({ term: 1, vote: 1, commit: i }, [entry(i)]);
+  const data = payload(15, 1, 5000);
+  const md = { index: 15, term: 1, confState: cs };
+  const creating = s.createSnapshot({ metadata: md }, chunksOf(data, 700));
+  // While the file is written, the WAL goes on and the previous snapshot is served.
+  await s.save({ term: 1, vote: 1, commit: 21 }, [entry(21)]);
+  assert.equal(s.snapshot().metadata.index, 0);
+  await creating;
+  assert.equal(s.lastIndex(), 21);
+  // The data is not in memory: the first call starts reading it back.
+  assert.throws(() => s.snapshot(), ErrSnapshotTemporarilyUnavailable);
+  const got = await snapshotWhenLoaded(s);
+  assert.deepEqual(got.data, data);
+  assert.deepEqual(s.snapshot().metadata, md);
+  // Dropped again snapshotKeepMs after its last use.
+  await new Promise((r) => setTimeout(r, 60));
+  assert.throws(() => s.snapshot(), ErrSnapshotTemporarilyUnavailable);
+  assert.deepEqual((await snapshotWhenLoaded(s)).data, data);
+  await s.close();
+  const r = await openDiskStorage(dir, { ...opts, fs: fs.afterCrash({ keep: () => false }) });
+  // Reopened: the recovered data is served at once (the Node restores from it).
+  assert.deepEqual(r.snapshot(), { metadata: md, data });
+  assert.deepEqual([r.firstIndex(), r.lastIndex()], [16, 21]);
+  await r.close();
+});
+
+void test('a chunked snapshot overtaken by one from the leader is refused and its file removed', async () => {
+  const fs = new FaultFS();
+  const s = await openDiskStorage(dir, { fs, segmentSize: 8192 });
+  for (let i = 1; i <= 5; i++) await s.save({ term: 1, vote: 1, commit: i }, [entry(i)]);
+  let release = (): void => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  async function* slow(): AsyncGenerator<Uint8Array> {
+    yield new Uint8Array([1, 2, 3]);
+    await gate;
+    yield new Uint8Array([4]);
+  }
+  const creating = s.createSnapshot({ metadata: { index: 4, term: 1, confState: cs } }, slow());
+  const leader = { metadata: { index: 10, term: 2, confState: cs }, data: payload(10, 2, 40) };
+  await s.save({ term: 2, vote: 0, commit: 10 }, [], leader);
+  release();
+  await assert.rejects(creating, ErrSnapOutOfDate);
+  assert.deepEqual(s.snapshot(), leader);
+  const snaps = [...fs.files().keys()].filter((p) => p.endsWith('.snap'));
+  assert.deepEqual(snaps, [join(dir, snapName(10, 2))]);
+  await s.close();
 });

@@ -6,19 +6,19 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '../raft/logger.ts';
-import type { Entry, HardState } from '../raftpb/types.ts';
+import type { Entry, HardState, Snapshot } from '../raftpb/types.ts';
 import { isEmptyHardState, isHardStateEqual } from '../raftpb/types.ts';
 import { encodeSnapshotApplied, encodeSnapshotTaken } from './bodies.ts';
 import type { SnapshotMark } from './bodies.ts';
 import { WalClosedError, WalFailedError } from './errors.ts';
 import type { WalError } from './errors.ts';
 import type { WalFile, WalFS } from './fs.ts';
-import { TMP_SUFFIX } from './names.ts';
+import { TMP_SUFFIX, snapName } from './names.ts';
 import type { SnapName } from './names.ts';
 import { FrameWriter, RecordType } from './record.ts';
 import { installSegment, prepareSegmentFile } from './segment.ts';
 import type { Preallocate } from './segment.ts';
-import { writeSnapFile } from './snapfile.ts';
+import { writeSnapFileChunks } from './snapfile.ts';
 
 /** SPARE_NAME is the temporary name of the preallocated next segment. */
 export const SPARE_NAME = 'segment' + TMP_SUFFIX;
@@ -92,8 +92,12 @@ export interface WalStats {
 export interface SnapWrite {
   index: number;
   term: number;
-  /** file is the encoded snapshot file (see snapfile.ts). */
-  file: Uint8Array;
+  /**
+   * snap is the snapshot to write (its data is written as is, not copied: it must not
+   * change), or undefined when its file is already durable (written by writeSnapFileChunks
+   * before the op was queued).
+   */
+  snap: Snapshot | undefined;
 }
 
 /** WalOp is one queued operation. */
@@ -160,6 +164,15 @@ export class WalWriter {
   error(): WalError | undefined {
     if (this.failure !== undefined) return this.failure;
     return this.closing ? new WalClosedError() : undefined;
+  }
+
+  /**
+   * failWith stops the writer for good after an I/O error outside it (a snapshot file
+   * written beside the queue), as if a flush had failed; returns the WalFailedError.
+   */
+  failWith(err: unknown): WalFailedError {
+    if (this.failure === undefined) this.fail(err, []);
+    return this.failure as WalFailedError;
   }
 
   /** enqueue queues op for the next flush and resolves once it is durable. */
@@ -374,7 +387,12 @@ export class WalWriter {
   }
 
   private async writeSnap(snap: SnapWrite): Promise<void> {
-    const name = await writeSnapFile(this.o.fs, this.o.dir, snap.file, snap.index, snap.term);
+    const name =
+      snap.snap === undefined
+        ? snapName(snap.index, snap.term)
+        : await writeSnapFileChunks(this.o.fs, this.o.dir, snap.snap.metadata, [
+            snap.snap.data ?? new Uint8Array(),
+          ]);
     this.stats.fsyncs += 2;
     this.stats.snapshots++;
     if (!this.s.snapFiles.some((f) => f.name === name)) {
