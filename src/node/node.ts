@@ -12,6 +12,7 @@ import { RawNode, SnapshotStatus } from '../raft/rawnode.ts';
 import { StateType } from '../raft/ready.ts';
 import type { SoftState } from '../raft/ready.ts';
 import { cloneConfState } from '../raft/util.ts';
+import { refusal } from '../raft/validate.ts';
 import { ConfChangeType, MessageType, isEmptySnap } from '../raftpb/types.ts';
 import type { ConfChangeSingle, ConfState, Message } from '../raftpb/types.ts';
 import { Applier } from './apply.ts';
@@ -63,6 +64,8 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly sm: StateMachine;
   private readonly opts: ResolvedOptions;
   private readonly logger: Logger;
+  /** refused counts the messages from the network that validate.ts refused. */
+  private refused = 0;
   private readonly session: number;
   private readonly tracker = new ProposalTracker();
   private readonly reads: ReadIndexQueue;
@@ -368,6 +371,17 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   private receive(m: Message): void {
+    const why = refusal(m, this.id);
+    if (why !== undefined) {
+      this.refused++;
+      if (this.refused === 1 || this.refused % 1000 === 0) {
+        this.logger.warning(
+          `raft node ${this.id}: dropped a message from ${m.from} that no correct peer sends ` +
+            `(${why}); ${this.refused} dropped so far`,
+        );
+      }
+      return;
+    }
     if (
       m.type === MessageType.MsgProp &&
       !acceptForwarded(this.rn.raft.state, this.rn.raft.term, m)

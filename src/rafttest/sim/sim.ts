@@ -11,6 +11,7 @@
 import { SnapshotStatus } from '../../raft/rawnode.ts';
 import type { Ready, ReadState } from '../../raft/ready.ts';
 import { StateType } from '../../raft/ready.ts';
+import { refusal } from '../../raft/validate.ts';
 import { decodeMessage, encodeMessage } from '../../raftpb/codec.ts';
 import { MessageType, MessageTypeNames } from '../../raftpb/types.ts';
 import type { Message } from '../../raftpb/types.ts';
@@ -282,6 +283,11 @@ export class Simulator implements NodeHost, FaultHost {
     for (const m of msgs) {
       this.stats.messages++;
       this.trace.add(m.type).add(m.to).add(m.term).add(m.index);
+      const why = refusal(m, m.to);
+      if (why !== undefined) {
+        const name = MessageTypeNames[m.type] ?? m.type;
+        this.checker.fail(Invariant.Crash, `${from.id} sent a ${name} peers refuse: ${why}`);
+      }
       const delays = this.network.plan(from.id, m.to);
       if (delays.length === 0) {
         this.stats.dropped++;
