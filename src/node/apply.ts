@@ -185,9 +185,11 @@ export class Applier {
         await h.storage.createSnapshot({ metadata }, prepend(head, app));
       }
     } catch (err) {
-      // A snapshot from the leader was restored meanwhile: this one is moot.
+      // A snapshot from the leader overtook this one: this one is moot. The storage holds
+      // the leader's snapshot as soon as it is saved, before the state machine has
+      // restored it (which moves snapshotIndex), so look at the storage's log too.
       const moot = err instanceof ErrSnapOutOfDate || err instanceof ErrCompacted;
-      if (moot && this.snapshotIndex >= index) return;
+      if (moot && (this.snapshotIndex >= index || h.storage.firstIndex() > index)) return;
       throw err;
     }
     if (this.snapshotIndex >= index) return;
