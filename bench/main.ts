@@ -1,6 +1,7 @@
 // Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
 // Suites: core (raw-3node-pump), codec (raftpb encode/decode), transport (TCP, 2 processes),
-// wal (durable entries/s with group commit), onenode, quorum, kv (raftkv vs etcd, 3 processes).
+// wal (durable entries/s with group commit), onenode, quorum, kv (raftkv vs etcd, 3 processes),
+// grpc (raftkv's gRPC servers: node:http2 vs grpc-js, in process).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
@@ -10,6 +11,7 @@ const suites: Record<string, () => Promise<{ default: (args: string[]) => Promis
   onenode: () => import('./onenode.ts'),
   wal: () => import('./wal.ts'),
   kv: () => import('./kv.ts'),
+  grpc: () => import('./grpc.ts'),
   scale: () => import('./scale.ts'),
 };
 

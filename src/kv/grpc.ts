@@ -1,16 +1,20 @@
 /**
- * The etcd v3 gRPC API on a @grpc/grpc-js Server. Every method of the KV, Watch, Lease,
- * Cluster, Maintenance and Auth services is registered: those raftkv implements call
+ * The etcd v3 gRPC API: its method table (grpcMethods), shared by both servers of it, and the
+ * server on @grpc/grpc-js (createGrpcServer). KvServer serves gRPC with grpc_http2.ts, a
+ * lean server on node:http2, unless told to use grpc-js. Every method of the KV, Watch,
+ * Lease, Cluster, Maintenance and Auth services is known: those raftkv implements call
  * KvService, the others answer UNIMPLEMENTED naming the method.
  *
- * Requests reach the handlers undecoded (the registered deserializer is the identity), so
- * that a malformed message is answered INVALID_ARGUMENT (grpc-js would say INTERNAL) and a
- * write is proposed as the bytes that arrived (command.ts).
+ * Requests reach the handlers undecoded (grpc-js's registered deserializer is the identity),
+ * so that a malformed message is answered INVALID_ARGUMENT (grpc-js would say INTERNAL) and
+ * a write is proposed as the bytes that arrived (command.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { EtcdServices, service } from './codec.ts';
 import { GrpcCode, invalidArgument, KvError, unimplemented } from './errors.ts';
+import { Cancel } from './call.ts';
+import type { CallOptions } from './call.ts';
 import type { KvService } from './service.ts';
 import type {
   DeleteRangeRequest,
@@ -24,13 +28,15 @@ import { checkInt } from './validate.ts';
 /** GrpcOverheadBytes is what a gRPC message may carry beyond maxRequestBytes (etcd's). */
 export const GrpcOverheadBytes = 512 * 1024;
 
-type AnyMethod = MethodDefinition<object, object>;
+/** AnyMethod is a method's definition from proto-loader (path, codecs, streaming). */
+export type AnyMethod = MethodDefinition<object, object>;
 
 /**
  * Handler serves one unary method: it gets the decoded request, the bytes it came in and
- * a signal that aborts when the client cancels, and resolves with the response object.
+ * the call's options (how the client cancels it, its deadline), and resolves with the
+ * response object.
  */
-type Handler = (req: never, raw: Uint8Array, signal: AbortSignal) => Promise<object>;
+export type Handler = (req: never, raw: Uint8Array, call: CallOptions) => Promise<object>;
 
 function handlers(svc: KvService): Record<string, Handler> {
   const withHeader = (rest: object, header?: ResponseHeader) => ({
@@ -38,33 +44,33 @@ function handlers(svc: KvService): Record<string, Handler> {
     ...rest,
   });
   return {
-    '/etcdserverpb.KV/Range': (r: RangeRequest, _raw, signal) => svc.range(r, { signal }),
-    '/etcdserverpb.KV/Put': (r: PutRequest, raw, signal) => svc.put(r, { raw, signal }),
-    '/etcdserverpb.KV/DeleteRange': (r: DeleteRangeRequest, raw, signal) =>
-      svc.deleteRange(r, { raw, signal }),
-    '/etcdserverpb.KV/Txn': (r: TxnRequest, raw, signal) => svc.txn(r, { raw, signal }),
-    '/etcdserverpb.Cluster/MemberList': async (r: { linearizable: boolean }, _raw, signal) =>
-      withHeader({ members: await svc.memberList(r.linearizable, { signal }) }),
+    '/etcdserverpb.KV/Range': (r: RangeRequest, _raw, call) => svc.range(r, call),
+    '/etcdserverpb.KV/Put': (r: PutRequest, raw, call) => svc.put(r, { ...call, raw }),
+    '/etcdserverpb.KV/DeleteRange': (r: DeleteRangeRequest, raw, call) =>
+      svc.deleteRange(r, { ...call, raw }),
+    '/etcdserverpb.KV/Txn': (r: TxnRequest, raw, call) => svc.txn(r, { ...call, raw }),
+    '/etcdserverpb.Cluster/MemberList': async (r: { linearizable: boolean }, _raw, call) =>
+      withHeader({ members: await svc.memberList(r.linearizable, call) }),
     '/etcdserverpb.Cluster/MemberAdd': async (
       r: { peerURLs: string[]; isLearner: boolean },
       _raw,
-      signal,
+      call,
     ) => {
-      const member = await svc.memberAdd(r.peerURLs, r.isLearner, { signal });
+      const member = await svc.memberAdd(r.peerURLs, r.isLearner, call);
       return withHeader({ member, members: svc.members() });
     },
-    '/etcdserverpb.Cluster/MemberRemove': async (r: { ID: number }, _raw, signal) => {
+    '/etcdserverpb.Cluster/MemberRemove': async (r: { ID: number }, _raw, call) => {
       checkInt('ID', r.ID, 0);
-      return withHeader({ members: await svc.memberRemove(r.ID, { signal }) });
+      return withHeader({ members: await svc.memberRemove(r.ID, call) });
     },
-    '/etcdserverpb.Cluster/MemberPromote': async (r: { ID: number }, _raw, signal) => {
+    '/etcdserverpb.Cluster/MemberPromote': async (r: { ID: number }, _raw, call) => {
       checkInt('ID', r.ID, 0);
-      return withHeader({ members: await svc.memberPromote(r.ID, { signal }) });
+      return withHeader({ members: await svc.memberPromote(r.ID, call) });
     },
     '/etcdserverpb.Maintenance/Status': () => Promise.resolve(svc.status()),
-    '/etcdserverpb.Maintenance/MoveLeader': async (r: { targetID: number }, _raw, signal) => {
+    '/etcdserverpb.Maintenance/MoveLeader': async (r: { targetID: number }, _raw, call) => {
       checkInt('targetID', r.targetID, 0);
-      await svc.moveLeader(r.targetID, { signal });
+      await svc.moveLeader(r.targetID, call);
       return withHeader({});
     },
   };
@@ -77,7 +83,33 @@ export function toStatus(err: unknown): Partial<grpc.StatusObject> {
   return { code: GrpcCode.INTERNAL, details: `raftkv: internal error: ${msg}` };
 }
 
-function decodeRequest(svc: KvService, m: AnyMethod, raw: Buffer): object {
+/**
+ * GrpcMethod is one method of the etcd v3 API: its definition and, when raftkv implements
+ * it, its handler.
+ */
+export interface GrpcMethod {
+  readonly definition: AnyMethod;
+  /** handler serves the method; undefined when raftkv does not implement it. */
+  readonly handler: Handler | undefined;
+}
+
+/** grpcMethods returns every method of the etcd v3 services, by path. */
+export function grpcMethods(svc: KvService): Map<string, GrpcMethod> {
+  const impl = handlers(svc);
+  const out = new Map<string, GrpcMethod>();
+  for (const name of EtcdServices) {
+    for (const m of Object.values(service(name)) as AnyMethod[]) {
+      out.set(m.path, { definition: m, handler: impl[m.path] });
+    }
+  }
+  return out;
+}
+
+/**
+ * decodeRequest decodes a request message of method m; it throws INVALID_ARGUMENT when the
+ * message is over the service's maxRequestBytes or not a valid encoding.
+ */
+export function decodeRequest(svc: KvService, m: AnyMethod, raw: Buffer): object {
   if (raw.length > svc.limits.maxRequestBytes) {
     throw invalidArgument(
       `etcdserver: request is too large: ${raw.length} bytes exceeds the limit of ${svc.limits.maxRequestBytes} bytes`,
@@ -93,8 +125,8 @@ function decodeRequest(svc: KvService, m: AnyMethod, raw: Buffer): object {
 
 function unary(svc: KvService, m: AnyMethod, h: Handler): grpc.handleUnaryCall<Buffer, object> {
   return (call, callback) => {
-    const ac = new AbortController();
-    call.once('cancelled', () => ac.abort(new Error(`${m.path}: client cancelled`)));
+    const cancel = new Cancel();
+    call.once('cancelled', () => cancel.cancel(new Error(`${m.path}: client cancelled`)));
     let req: object;
     try {
       req = decodeRequest(svc, m, call.request);
@@ -105,9 +137,9 @@ function unary(svc: KvService, m: AnyMethod, h: Handler): grpc.handleUnaryCall<B
     void (async () => {
       let res: object;
       try {
-        res = await h(req as never, call.request, ac.signal);
+        res = await h(req as never, call.request, { cancel });
       } catch (err) {
-        if (!ac.signal.aborted) callback(toStatus(err));
+        if (!cancel.cancelled) callback(toStatus(err));
         return;
       }
       callback(null, res);
@@ -145,14 +177,10 @@ export function createGrpcServer(svc: KvService, o: GrpcServerOptions = {}): grp
     'grpc.max_receive_message_length': svc.limits.maxRequestBytes + GrpcOverheadBytes,
     ...o.channelOptions,
   });
-  const impl = handlers(svc);
   const identity = (b: Buffer): Buffer => b;
-  for (const name of EtcdServices) {
-    for (const m of Object.values(service(name)) as AnyMethod[]) {
-      const h = impl[m.path];
-      const handler = h === undefined ? unimplementedHandler(m) : unary(svc, m, h);
-      server.register(m.path, handler, m.responseSerialize, identity, callType(m));
-    }
+  for (const { definition: m, handler: h } of grpcMethods(svc).values()) {
+    const handler = h === undefined ? unimplementedHandler(m) : unary(svc, m, h);
+    server.register(m.path, handler, m.responseSerialize, identity, callType(m));
   }
   return server;
 }

@@ -15,6 +15,7 @@
  * with the KvError's HTTP status: 400 for bad input, 404, 503 when there is no leader.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Cancel } from './call.ts';
 import { Etcd, GrpcCode, invalidArgument, KvError } from './errors.ts';
 import type { KvService } from './service.ts';
 import type { KeyValue, RangeRequest, ResponseHeader } from './types.ts';
@@ -129,7 +130,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-async function getKv(svc: KvService, key: Uint8Array, q: URLSearchParams, signal: AbortSignal) {
+async function getKv(svc: KvService, key: Uint8Array, q: URLSearchParams, cancel: Cancel) {
   const rangeEnd = rangeEndOf(q, key);
   const r: RangeRequest = {
     key,
@@ -146,7 +147,7 @@ async function getKv(svc: KvService, key: Uint8Array, q: URLSearchParams, signal
     minCreateRevision: 0,
     maxCreateRevision: 0,
   };
-  const out = await svc.range(r, { signal });
+  const out = await svc.range(r, { cancel });
   const header = headerJson(out.header);
   if (rangeEnd.length === 0 && !r.countOnly) {
     const kv = out.kvs[0];
@@ -161,18 +162,18 @@ async function putKv(
   key: Uint8Array,
   q: URLSearchParams,
   req: IncomingMessage,
-  signal: AbortSignal,
+  cancel: Cancel,
 ) {
   const prevKv = flag(q, 'prev_kv');
   const value = await readBody(req, svc.limits.maxValueBytes);
   const put = { key, value, lease: 0, prevKv, ignoreValue: false, ignoreLease: false };
-  const out = await svc.put(put, { signal });
+  const out = await svc.put(put, { cancel });
   return { header: headerJson(out.header), ...(out.prevKv ? { prev_kv: kvJson(out.prevKv) } : {}) };
 }
 
-async function deleteKv(svc: KvService, key: Uint8Array, q: URLSearchParams, signal: AbortSignal) {
+async function deleteKv(svc: KvService, key: Uint8Array, q: URLSearchParams, cancel: Cancel) {
   const prevKv = flag(q, 'prev_kv');
-  const out = await svc.deleteRange({ key, rangeEnd: rangeEndOf(q, key), prevKv }, { signal });
+  const out = await svc.deleteRange({ key, rangeEnd: rangeEndOf(q, key), prevKv }, { cancel });
   const prev = prevKv ? { prev_kvs: out.prevKvs.map(kvJson) } : {};
   return { header: headerJson(out.header), deleted: out.deleted, ...prev };
 }
@@ -196,7 +197,7 @@ async function route(
   svc: KvService,
   req: IncomingMessage,
   url: URL,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<[number, unknown]> {
   const method = req.method ?? 'GET';
   const only = (allowed: string) => {
@@ -204,9 +205,9 @@ async function route(
   };
   if (url.pathname.startsWith('/kv/')) {
     const key = keyOf(url.pathname);
-    if (method === 'GET') return [200, await getKv(svc, key, url.searchParams, signal)];
-    if (method === 'PUT') return [200, await putKv(svc, key, url.searchParams, req, signal)];
-    if (method === 'DELETE') return [200, await deleteKv(svc, key, url.searchParams, signal)];
+    if (method === 'GET') return [200, await getKv(svc, key, url.searchParams, cancel)];
+    if (method === 'PUT') return [200, await putKv(svc, key, url.searchParams, req, cancel)];
+    if (method === 'DELETE') return [200, await deleteKv(svc, key, url.searchParams, cancel)];
     throw new HttpError(405, `${method} is not allowed on /kv/`);
   }
   switch (url.pathname) {
@@ -218,7 +219,7 @@ async function route(
       return [200, { header: headerJson(svc.header()), members: await svc.memberList(false) }];
     case '/health': {
       only('GET');
-      const h = await svc.health({ signal });
+      const h = await svc.health({ cancel });
       return [h.health ? 200 : 503, { health: String(h.health), reason: h.reason }];
     }
     case '/kv':
@@ -244,15 +245,15 @@ function sendError(res: ServerResponse, err: unknown): void {
  */
 export function httpHandler(svc: KvService): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const ac = new AbortController();
+    const cancel = new Cancel();
     res.once('close', () => {
-      if (!res.writableFinished) ac.abort(new Error('client went away'));
+      if (!res.writableFinished) cancel.cancel(new Error('client went away'));
     });
     const url = new URL(req.url ?? '/', 'http://raftkv');
-    route(svc, req, url, ac.signal).then(
+    route(svc, req, url, cancel).then(
       ([status, body]) => send(res, status, body),
       (err: unknown) => {
-        if (!ac.signal.aborted) sendError(res, err);
+        if (!cancel.cancelled) sendError(res, err);
       },
     );
   };

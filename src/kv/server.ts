@@ -2,8 +2,8 @@
  * KvServer: one client port serving the etcd v3 gRPC API and the JSON API (http.ts), like
  * etcd's client port. A net.Server accepts each connection and reads its first bytes: a
  * connection that opens with the HTTP/2 preface ("PRI * HTTP/2.0...") is handed, with those
- * bytes put back, to the grpc-js Server through its connection injector; any other goes to
- * a node:http server. See docs/raftkv.md.
+ * bytes put back, to the gRPC server (grpc_http2.ts, or grpc-js's through its connection
+ * injector when asked); any other goes to a node:http server. See docs/raftkv.md.
  *
  * A `serve` command builds one on a Node:
  *
@@ -24,6 +24,8 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { createGrpcServer } from './grpc.ts';
 import type { GrpcServerOptions } from './grpc.ts';
+import { GrpcHttp2Server } from './grpc_http2.ts';
+import type { GrpcHttp2Options } from './grpc_http2.ts';
 import { httpHandler } from './http.ts';
 import type { KvService } from './service.ts';
 
@@ -45,6 +47,53 @@ export function sniff(head: Uint8Array): Protocol | undefined {
   return n === Http2Preface.length ? Protocol.Http2 : undefined;
 }
 
+/** GrpcImpl names a server of the gRPC API. */
+export const GrpcImpl = {
+  /** Http2: GrpcHttp2Server, unary calls straight on node:http2 (the default). */
+  Http2: 'http2',
+  /** GrpcJs: @grpc/grpc-js's Server. */
+  GrpcJs: 'grpc-js',
+} as const;
+/** GrpcImpl is the name of a server of the gRPC API. */
+export type GrpcImpl = (typeof GrpcImpl)[keyof typeof GrpcImpl];
+
+/** KvGrpcOptions choose and tune the server of the gRPC API. */
+export interface KvGrpcOptions extends GrpcServerOptions, GrpcHttp2Options {
+  /** impl is the server. Default GrpcImpl.Http2, or $RAFTKV_GRPC_SERVER when set. */
+  impl?: GrpcImpl;
+}
+
+/** GrpcAcceptor is a gRPC server as KvServer uses it. */
+interface GrpcAcceptor {
+  accept(socket: Socket): void;
+  close(): void;
+}
+
+/**
+ * defaultGrpcImpl is GrpcImpl.Http2 unless the environment variable RAFTKV_GRPC_SERVER names
+ * another (`RAFTKV_GRPC_SERVER=grpc-js raftkv serve ...`): a way back without a rebuild, and
+ * how bench/kv-vs-etcd.sh compares the two end to end.
+ */
+function defaultGrpcImpl(): GrpcImpl {
+  const v = process.env['RAFTKV_GRPC_SERVER'];
+  if (v === undefined || v === '') return GrpcImpl.Http2;
+  if (v === GrpcImpl.Http2 || v === GrpcImpl.GrpcJs) return v;
+  throw new RangeError(`RAFTKV_GRPC_SERVER=${JSON.stringify(v)} is neither "http2" nor "grpc-js"`);
+}
+
+function grpcAcceptor(svc: KvService, o: KvGrpcOptions = {}): GrpcAcceptor {
+  if ((o.impl ?? defaultGrpcImpl()) === GrpcImpl.Http2) return new GrpcHttp2Server(svc, o);
+  const server = createGrpcServer(svc, o);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return {
+    accept: (socket) => injector.injectConnection(socket),
+    close: () => {
+      injector.destroy();
+      server.forceShutdown();
+    },
+  };
+}
+
 /** KvServerOptions configures KvServer.listen(). */
 export interface KvServerOptions {
   service: KvService;
@@ -60,8 +109,8 @@ export interface KvServerOptions {
   publish?: boolean;
   /** sniffTimeoutMs: a connection that sends too few bytes to tell is closed. Default 10000. */
   sniffTimeoutMs?: number;
-  /** grpc passes options to the grpc-js Server. */
-  grpc?: GrpcServerOptions;
+  /** grpc chooses and tunes the gRPC server. */
+  grpc?: KvGrpcOptions;
   /**
    * httpRoutes sees every HTTP/1.1 request before the JSON API and returns true when it
    * answered it (the runner's /admin/ routes); false passes the request on.
@@ -86,8 +135,7 @@ export class KvServer {
   private readonly ownsTelemetry: boolean;
   private readonly net: NetServer;
   private readonly http: HttpServer;
-  private readonly grpc: grpc.Server;
-  private readonly injector: grpc.ConnectionInjector;
+  private readonly grpc: GrpcAcceptor;
   private readonly sockets = new Set<Socket>();
   private readonly stop = new AbortController();
   private readonly sniffTimeoutMs: number;
@@ -96,8 +144,7 @@ export class KvServer {
   private constructor(o: KvServerOptions) {
     this.service = o.service;
     this.sniffTimeoutMs = o.sniffTimeoutMs ?? 10_000;
-    this.grpc = createGrpcServer(o.service, o.grpc);
-    this.injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.grpc = grpcAcceptor(o.service, o.grpc);
     this.ownsTelemetry = o.telemetry === undefined;
     this.telemetry = (o.telemetry ?? new Telemetry()).attach({ service: o.service });
     const api = httpHandler(o.service);
@@ -161,8 +208,7 @@ export class KvServer {
     if (this.stop.signal.aborted) return;
     this.stop.abort(new Error('KvServer closed'));
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
-    this.injector.destroy();
-    this.grpc.forceShutdown();
+    this.grpc.close();
     this.http.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     if (this.ownsTelemetry) this.telemetry.close();
@@ -191,7 +237,7 @@ export class KvServer {
 
   private handOver(socket: Socket, proto: Protocol): void {
     if (proto === Protocol.Http2) {
-      this.injector.injectConnection(socket);
+      this.grpc.accept(socket);
       return;
     }
     this.http.emit('connection', socket);

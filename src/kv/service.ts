@@ -8,6 +8,8 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BackendErrorCode, errorCode } from './backend.ts';
 import type { RaftBackend } from './backend.ts';
+import { Expiry, RequestCall } from './call.ts';
+import type { CallOptions } from './call.ts';
 import { encodeCommand, wrapCommand } from './command.ts';
 import type { CommandKind } from './command.ts';
 import { Etcd, GrpcCode, KvError } from './errors.ts';
@@ -27,6 +29,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './types.ts';
+import { DeadlineWheel } from './deadlines.ts';
 import { checkDeleteRange, checkPut, checkRange, checkTxn, DefaultLimits } from './validate.ts';
 import type { KvLimits } from './validate.ts';
 import { waitFor } from './wait.ts';
@@ -60,11 +63,8 @@ export interface ProposalStats {
   onDone: ((seconds: number, failed: boolean) => void) | undefined;
 }
 
-/** CallOptions are what every KvService call takes: the client's signal, if any. */
-export interface CallOptions {
-  /** Aborts when the client goes away; the request then stops waiting. */
-  signal?: AbortSignal | undefined;
-}
+export { Cancel } from './call.ts';
+export type { CallOptions } from './call.ts';
 
 /** Write is the answer of a write request. */
 type Write = PutResponse | DeleteRangeResponse | TxnResponse;
@@ -87,6 +87,8 @@ export class KvService {
   readonly requestTimeoutMs: number;
   /** proposalStats counts this member's proposals; see ProposalStats. */
   readonly proposalStats: ProposalStats = { pending: 0, failed: 0, onDone: undefined };
+  /** deadlines holds every running request's timeout (one timer, not one per request). */
+  private readonly deadlines = new DeadlineWheel();
 
   constructor(o: KvServiceOptions) {
     this.backend = o.backend;
@@ -267,41 +269,36 @@ export class KvService {
       await this.call(o, (signal) => this.linearize(signal));
       return { health: true, reason: '' };
     } catch (err) {
-      if (o.signal?.aborted === true) throw err;
+      if (o.signal?.aborted === true || o.cancel?.cancelled === true) throw err;
       return { health: false, reason: err instanceof Error ? err.message : String(err) };
     }
   }
 
   /**
-   * call runs one request under a signal that aborts when the caller's does or the request
-   * timeout passes, and turns what it throws into a KvError.
+   * call runs one request under a signal that aborts when the caller cancels, the request
+   * timeout passes or the client's deadline does, and turns what it throws into a KvError.
    */
   private async call<T>(o: CallOptions, f: (signal: AbortSignal) => Promise<T> | T): Promise<T> {
-    const caller = o.signal;
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort(new Error(`request timed out after ${this.requestTimeoutMs} ms`));
-    }, this.requestTimeoutMs);
-    const onAbort = () => ac.abort(caller?.reason);
-    if (caller?.aborted === true) onAbort();
-    caller?.addEventListener('abort', onAbort, { once: true });
+    const c = new RequestCall(o, this.deadlines, this.requestTimeoutMs);
     try {
-      return await f(ac.signal);
+      return await f(c.signal);
     } catch (err) {
-      if (caller?.aborted === true) throw caller.reason;
-      throw this.toKvError(err, timedOut);
+      if (c.callerAborted) throw c.callerReason;
+      throw this.toKvError(err, c.expired);
     } finally {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onAbort);
+      c.finish();
     }
   }
 
-  private toKvError(err: unknown, timedOut: boolean): KvError {
+  private toKvError(err: unknown, expired: Expiry): KvError {
     if (err instanceof KvError) return err;
+    if (expired === Expiry.Deadline) {
+      return new KvError(GrpcCode.DEADLINE_EXCEEDED, 'raftkv: client deadline exceeded', {
+        cause: err,
+      });
+    }
     const noLeader = this.backend.status().leader === 0;
-    if (timedOut) return noLeader ? Etcd.noLeader(err) : Etcd.timeout(err);
+    if (expired === Expiry.Timeout) return noLeader ? Etcd.noLeader(err) : Etcd.timeout(err);
     switch (errorCode(err)) {
       case BackendErrorCode.ProposalDropped:
         return noLeader ? Etcd.noLeader(err) : Etcd.timeout(err);
