@@ -64,8 +64,10 @@ if [ ! -x "$BENCH" ]; then
 fi
 
 # ---- the clusters --------------------------------------------------------------------------
-E_C=(0 51379 51479 51579) E_P=(0 51380 51480 51580)
-K_C=(0 52379 52479 52579) K_P=(0 52380 52480 52580)
+# Fixed ports below the kernel's ephemeral range (32768-60999 here), so that no outgoing
+# connection's local port can take one of them between runs.
+E_C=(0 21379 21479 21579) E_P=(0 21380 21480 21580)
+K_C=(0 22379 22479 22579) K_P=(0 22380 22480 22580)
 E_EPS="127.0.0.1:${E_C[1]},127.0.0.1:${E_C[2]},127.0.0.1:${E_C[3]}"
 K_EPS="127.0.0.1:${K_C[1]},127.0.0.1:${K_C[2]},127.0.0.1:${K_C[3]}"
 declare -A PIDS_OF=([etcd]="" [raftkv]="")
