@@ -67,7 +67,7 @@ fi
 # Fixed ports below the kernel's ephemeral range (32768-60999 here), so that no outgoing
 # connection's local port can take one of them between runs.
 E_C=(0 21379 21479 21579) E_P=(0 21380 21480 21580)
-K_C=(0 22379 22479 22579) K_P=(0 22380 22480 22580)
+K_C=(0 24379 24479 24579) K_P=(0 24380 24480 24580)
 E_EPS="127.0.0.1:${E_C[1]},127.0.0.1:${E_C[2]},127.0.0.1:${E_C[3]}"
 K_EPS="127.0.0.1:${K_C[1]},127.0.0.1:${K_C[2]},127.0.0.1:${K_C[3]}"
 declare -A PIDS_OF=([etcd]="" [raftkv]="")
