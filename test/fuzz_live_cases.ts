@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { codec } from '../src/kv/codec.ts';
+import { putReq, rangeReq } from '../src/kv/testing.ts';
 import type { PutRequest, RangeRequest, TxnRequest } from '../src/kv/types.ts';
 import { encodeMessage } from '../src/raftpb/codec.ts';
 import { MessageType, newMessage } from '../src/raftpb/types.ts';
@@ -224,31 +225,10 @@ const identity = (x: Buffer): Buffer => x;
 export const putCodec = codec<PutRequest>('etcdserverpb.PutRequest');
 const rangeCodec = codec<RangeRequest>('etcdserverpb.RangeRequest');
 const txnCodec = codec<TxnRequest>('etcdserverpb.TxnRequest');
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 /** put builds a PutRequest. */
-export const put = (key: string, value: string, lease = 0): PutRequest => ({
-  key: bytes(key),
-  value: bytes(value),
-  lease,
-  prevKv: false,
-  ignoreValue: false,
-  ignoreLease: false,
-});
-const range = (key: string, revision = 0): RangeRequest => ({
-  key: bytes(key),
-  rangeEnd: new Uint8Array(),
-  limit: 0,
-  revision,
-  sortOrder: 0,
-  sortTarget: 0,
-  serializable: false,
-  keysOnly: false,
-  countOnly: false,
-  minModRevision: 0,
-  maxModRevision: 0,
-  minCreateRevision: 0,
-  maxCreateRevision: 0,
-});
+export const put = (key: string, value: string, lease = 0): PutRequest =>
+  putReq(key, value, { lease });
+const range = (key: string, revision = 0): RangeRequest => rangeReq(key, { revision });
 const putOp = (key: string) => ({ request: 'requestPut' as const, requestPut: put(key, 'v') });
 
 /** GrpcCase is a malformed gRPC request: a method path and the request bytes. */

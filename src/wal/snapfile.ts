@@ -25,7 +25,7 @@ import {
 import type { Snapshot, SnapshotMetadata } from '../raftpb/types.ts';
 import { crc32c } from './crc.ts';
 import { OpenMode } from './fs.ts';
-import type { WalFS } from './fs.ts';
+import type { WalFile, WalFS } from './fs.ts';
 import { TMP_SUFFIX, snapName } from './names.ts';
 import { LITTLE_ENDIAN, getU64, putU64 } from './record.ts';
 
@@ -103,10 +103,7 @@ export async function writeSnapFileChunks(
   metadata: SnapshotMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): Promise<string> {
-  const name = snapName(metadata.index, metadata.term);
-  const tmp = join(dir, name + TMP_SUFFIX);
-  const f = await fs.open(tmp, OpenMode.Create);
-  try {
+  return publishSnapFile(fs, dir, snapName(metadata.index, metadata.term), async (f) => {
     const m = encodeSnapshotMetadata(metadata);
     const first = new Uint8Array(4 + m.length);
     new DataView(first.buffer).setUint32(0, m.length, LITTLE_ENDIAN);
@@ -127,13 +124,7 @@ export async function writeSnapFileChunks(
     v.setUint32(8, crc, LITTLE_ENDIAN);
     putU64(v, 16, pos - SNAP_HEADER_SIZE);
     await f.write(head, 0);
-    await f.sync();
-  } finally {
-    await f.close();
-  }
-  await fs.rename(tmp, join(dir, name));
-  await fs.syncDir(dir);
-  return name;
+  });
 }
 
 /**
@@ -147,11 +138,24 @@ export async function writeSnapFile(
   index: number,
   term: number,
 ): Promise<string> {
-  const name = snapName(index, term);
+  return publishSnapFile(fs, dir, snapName(index, term), (f) => f.write(bytes, 0));
+}
+
+/**
+ * publishSnapFile makes file `name` in dir durably: `fill` writes it under a temporary name,
+ * then fsync, rename and directory fsync. Returns the name; rejects with the file system's
+ * error (the temporary file is left for open() to remove).
+ */
+async function publishSnapFile(
+  fs: WalFS,
+  dir: string,
+  name: string,
+  fill: (f: WalFile) => Promise<void>,
+): Promise<string> {
   const tmp = join(dir, name + TMP_SUFFIX);
   const f = await fs.open(tmp, OpenMode.Create);
   try {
-    await f.write(bytes, 0);
+    await fill(f);
     await f.sync();
   } finally {
     await f.close();
