@@ -13,7 +13,8 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { codec } from './codec.ts';
-import { KvStoreBuilder, Rec } from './store.ts';
+import { KvStoreBuilder, packRec } from './store.ts';
+import type { Rec } from './store.ts';
 import type { KvView } from './store.ts';
 import type { MemberAttributes } from './types.ts';
 
@@ -206,25 +207,26 @@ class Reader {
 function readKv(buf: Buffer, start: number, end: number, into: KvStoreBuilder): void {
   const r = new Reader(buf, start, end);
   let key = '';
-  let value = '';
+  let value = buf.subarray(0, 0);
   let create = 0;
   let mod = 0;
   let version = 0;
   let lease = 0;
   while (r.pos < end) {
     const tag = r.varint();
-    if (tag === KV_KEY || tag === KV_VALUE) {
+    if (tag === KV_KEY) {
       const [a, b] = r.bytes();
-      const s = buf.toString('latin1', a, b);
-      if (tag === KV_KEY) key = s;
-      else value = s;
+      key = buf.toString('latin1', a, b);
+    } else if (tag === KV_VALUE) {
+      const [a, b] = r.bytes();
+      value = buf.subarray(a, b);
     } else if (tag === KV_CREATE) create = r.varint();
     else if (tag === KV_MOD) mod = r.varint();
     else if (tag === KV_VERSION) version = r.varint();
     else if (tag === KV_LEASE) lease = r.varint();
     else r.skip(tag & 7);
   }
-  into.add(key, new Rec(value, create, mod, version, lease));
+  into.addPacked(key, packRec(value, create, mod, version, lease));
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { inSpan, keyString, KvStore, spanOf } from './store.ts';
+import { inSpan, keyString, KvStore, packRec, spanOf, unpackRec } from './store.ts';
 import type { Span } from './store.ts';
 
 const bytes = (...xs: number[]) => new Uint8Array(xs);
@@ -97,5 +97,60 @@ describe('KvStore', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test('put keeps createRevision and counts versions; a deleted key starts over', () => {
+    const s = new KvStore();
+    const k = bytes(1);
+    s.put('\x01', k, bytes(0xff, 0x80), 2, 0);
+    s.put('\x01', k, bytes(7), 300, 0);
+    assert.deepEqual(s.get('\x01'), {
+      key: k,
+      value: bytes(7),
+      createRevision: 2,
+      modRevision: 300,
+      version: 2,
+      lease: 0,
+    });
+    s.delete(spanOf(k, bytes()));
+    s.put('\x01', k, bytes(), 2 ** 40, 0);
+    const kv = s.get('\x01');
+    assert.deepEqual([kv?.createRevision, kv?.version, kv?.value], [2 ** 40, 1, bytes()]);
+  });
+});
+
+describe('packRec', () => {
+  test('property: unpackRec returns what packRec packed, for bytes and string values', () => {
+    const n = fc.maxSafeNat();
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        n,
+        n,
+        n,
+        n,
+        fc.boolean(),
+        (v, c, m, ver, l, str) => {
+          const value = str ? Buffer.from(v).toString('latin1') : v;
+          const r = unpackRec(packRec(value, c, m, ver, l));
+          assert.deepEqual(
+            [r.value, r.createRevision, r.modRevision, r.version, r.lease],
+            [Buffer.from(v).toString('latin1'), c, m, ver, l],
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a large value does not stay in the scratch buffer', () => {
+    const big = new Uint8Array(1 << 17).fill(0xab);
+    assert.equal(unpackRec(packRec(big, 1, 2, 3, 0)).value.length, big.length);
+    assert.equal(unpackRec(packRec(bytes(1, 2), 4, 5, 6, 0)).value, '\x01\x02');
+  });
+
+  test('packRec throws a RangeError for a negative or unsafe number', () => {
+    assert.throws(() => packRec(bytes(), -1, 1, 1, 0), RangeError);
+    assert.throws(() => packRec(bytes(), 1, 2 ** 53, 1, 0), /not a non-negative safe integer/);
   });
 });

@@ -8,9 +8,10 @@
  * current revision can be read; etcd's history and compaction are not kept.
  *
  * Keys are ordered as bytes. Inside, a key is its latin1 string (one char per byte, which
- * JavaScript compares exactly like the bytes) in a B+ tree, and its value a latin1 string in
- * a small immutable record (Rec): about 120 bytes per key beyond the key and value bytes.
- * Reads build KeyValue objects (with fresh Uint8Arrays) from them.
+ * JavaScript compares exactly like the bytes) in a B+ tree, and its record one packed latin1
+ * string: the revisions, then the value's bytes (see packRec). That is about 65 bytes per
+ * key beyond the key and value bytes. Reads build KeyValue objects (with fresh Uint8Arrays)
+ * from them.
  */
 import BTreeModule from 'sorted-btree';
 import type { KeyValue } from './types.ts';
@@ -54,11 +55,9 @@ export interface RangeScan {
 }
 
 /**
- * Rec is how the store keeps one key's record: the value as a latin1 string (one char per
- * byte) and the revisions, in one small immutable object. A Uint8Array per value (plus its
- * ArrayBuffer and backing store) cost about 500 bytes more per key than this; see
- * bench/store_memory.ts. Records are never changed in place: a write replaces the record,
- * so a view taken with KvStore.view() keeps seeing the old one.
+ * Rec is one key's record as the store hands it out (to snapshots, to reads): the value as a
+ * latin1 string (one char per byte) and the revisions. Inside, the store keeps each record
+ * packed in one string (packRec) and builds a Rec when asked; a Rec is never changed.
  */
 export class Rec {
   constructor(
@@ -69,6 +68,76 @@ export class Rec {
     readonly version: number,
     readonly lease: number,
   ) {}
+}
+
+/** Below this size the scratch buffer that packRec writes into is kept between calls. */
+const SCRATCH_KEEP = 1 << 16;
+let scratch = Buffer.allocUnsafeSlow(1024);
+
+/** putUvarint writes n (a non-negative safe integer) as a base-128 varint at pos. */
+function putUvarint(buf: Buffer, pos: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`Cannot pack record: ${n} is not a non-negative safe integer`);
+  }
+  while (n >= 0x80) {
+    buf[pos++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[pos] = n;
+  return pos + 1;
+}
+
+/**
+ * packRec returns a record packed in one flat latin1 string: createRevision, modRevision,
+ * version and lease as base-128 varints (one char per 7 bits), then the value's bytes.
+ * A Rec object beside a value string costs 64 bytes more per key than the few chars of
+ * the varints (bench/store_memory.ts).
+ */
+export function packRec(
+  value: Uint8Array | string,
+  createRevision: number,
+  modRevision: number,
+  version: number,
+  lease: number,
+): string {
+  const max = 4 * 8 + value.length;
+  const buf = max <= scratch.length ? scratch : Buffer.allocUnsafeSlow(max);
+  if (max <= SCRATCH_KEEP) scratch = buf;
+  let pos = putUvarint(buf, 0, createRevision);
+  pos = putUvarint(buf, pos, modRevision);
+  pos = putUvarint(buf, pos, version);
+  pos = putUvarint(buf, pos, lease);
+  if (typeof value === 'string') pos += buf.write(value, pos, 'latin1');
+  else {
+    buf.set(value, pos);
+    pos += value.length;
+  }
+  return buf.toString('latin1', 0, pos);
+}
+
+/** headerEnd returns the index of the first value char of packed record p. */
+function headerEnd(p: string): number {
+  let i = 0;
+  for (let n = 0; n < 4; n++) while (p.charCodeAt(i++) >= 0x80);
+  return i;
+}
+
+/** unpackRec returns the Rec of a packed record (packRec). */
+export function unpackRec(p: string): Rec {
+  const f = [0, 0, 0, 0];
+  let i = 0;
+  for (let n = 0; n < 4; n++) {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const c = p.charCodeAt(i++);
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) break;
+      mul *= 0x80;
+    }
+    f[n] = v;
+  }
+  return new Rec(p.slice(i), f[0] as number, f[1] as number, f[2] as number, f[3] as number);
 }
 
 /** latin1 returns the latin1 string of bytes: one char per byte. */
@@ -95,12 +164,18 @@ export function toKeyValue(k: string, r: Rec, withValue = true): KeyValue {
   };
 }
 
-/** recSize is the bookkeeping size of one record (what Status reports as dbSize). */
-function recSize(k: string, r: Rec): number {
-  return k.length + r.value.length + 40;
+/** recSize is the bookkeeping size of one packed record (what Status reports as dbSize). */
+function recSize(k: string, p: string): number {
+  return k.length + (p.length - headerEnd(p)) + 40;
 }
 
-type Tree = InstanceType<typeof BTree<string, Rec>>;
+/** Tree maps key strings to packed records (packRec). */
+type Tree = InstanceType<typeof BTree<string, string>>;
+
+/** unpacked yields the entries of a Tree with their records unpacked. */
+function* unpacked(it: IterableIterator<[string, string]>): IterableIterator<[string, Rec]> {
+  for (const [k, p] of it) yield [k, unpackRec(p)];
+}
 
 /**
  * KvView is a frozen copy of a KvStore (KvStore.view): it costs O(1) to take, shares the
@@ -123,7 +198,7 @@ export interface KvView {
 export class KvStore {
   /** revision is the store's current revision; 1 when empty, as in etcd. */
   revision = 1;
-  private tree: Tree = new BTree<string, Rec>();
+  private tree: Tree = new BTree<string, string>();
   private bytes = 0;
 
   /** size is the number of keys. */
@@ -138,8 +213,8 @@ export class KvStore {
 
   /** get returns the record of one key. */
   get(k: string): KeyValue | undefined {
-    const r = this.tree.get(k);
-    return r === undefined ? undefined : toKeyValue(k, r);
+    const p = this.tree.get(k);
+    return p === undefined ? undefined : toKeyValue(k, unpackRec(p));
   }
 
   /** has reports whether key k exists. */
@@ -153,16 +228,16 @@ export class KvStore {
    */
   scan(s: Span, limit = 0, keysOnly = false): RangeScan {
     if (s.end === undefined) {
-      const r = this.tree.get(s.start);
-      if (r === undefined) return { kvs: [], count: 0 };
-      return { kvs: [toKeyValue(s.start, r, !keysOnly)], count: 1 };
+      const p = this.tree.get(s.start);
+      if (p === undefined) return { kvs: [], count: 0 };
+      return { kvs: [toKeyValue(s.start, unpackRec(p), !keysOnly)], count: 1 };
     }
     const kvs: KeyValue[] = [];
     let count = 0;
-    for (const [k, r] of this.tree.entries(s.start)) {
+    for (const [k, p] of this.tree.entries(s.start)) {
       if (s.end !== null && k >= s.end) break;
       count++;
-      if (limit === 0 || kvs.length < limit) kvs.push(toKeyValue(k, r, !keysOnly));
+      if (limit === 0 || kvs.length < limit) kvs.push(toKeyValue(k, unpackRec(p), !keysOnly));
     }
     return { kvs, count };
   }
@@ -185,16 +260,11 @@ export class KvStore {
    */
   put(k: string, key: Uint8Array, value: Uint8Array, rev: number, lease: number): void {
     void key;
-    const prev = this.tree.get(k);
-    const r = new Rec(
-      latin1(value),
-      prev?.createRevision ?? rev,
-      rev,
-      (prev?.version ?? 0) + 1,
-      lease,
-    );
-    this.tree.set(k, r);
-    this.bytes += recSize(k, r) - (prev === undefined ? 0 : recSize(k, prev));
+    const old = this.tree.get(k);
+    const prev = old === undefined ? undefined : unpackRec(old);
+    const p = packRec(value, prev?.createRevision ?? rev, rev, (prev?.version ?? 0) + 1, lease);
+    this.tree.set(k, p);
+    this.bytes += recSize(k, p) - (old === undefined ? 0 : recSize(k, old));
   }
 
   /**
@@ -205,26 +275,26 @@ export class KvStore {
   delete(s: Span, records: false): number;
   delete(s: Span): KeyValue[];
   delete(s: Span, records = true): KeyValue[] | number {
-    const gone: [string, Rec][] = [];
+    const gone: [string, string][] = [];
     if (s.end === undefined) {
-      const r = this.tree.get(s.start);
-      if (r !== undefined) gone.push([s.start, r]);
+      const p = this.tree.get(s.start);
+      if (p !== undefined) gone.push([s.start, p]);
     } else {
       for (const e of this.tree.entries(s.start)) {
         if (s.end !== null && e[0] >= s.end) break;
         gone.push(e);
       }
     }
-    for (const [k, r] of gone) {
+    for (const [k, p] of gone) {
       this.tree.delete(k);
-      this.bytes -= recSize(k, r);
+      this.bytes -= recSize(k, p);
     }
-    return records ? gone.map(([k, r]) => toKeyValue(k, r)) : gone.length;
+    return records ? gone.map(([k, p]) => toKeyValue(k, unpackRec(p))) : gone.length;
   }
 
   /** all iterates over every record in key order. */
   *all(): IterableIterator<KeyValue> {
-    for (const [k, r] of this.tree.entries()) yield toKeyValue(k, r);
+    for (const [k, p] of this.tree.entries()) yield toKeyValue(k, unpackRec(p));
   }
 
   /**
@@ -234,13 +304,16 @@ export class KvStore {
   view(): KvView {
     const tree = this.tree.clone();
     const { revision } = this;
-    return { revision, size: tree.size, entries: () => tree.entries() };
+    return { revision, size: tree.size, entries: () => unpacked(tree.entries()) };
   }
 
   /** reset replaces the whole content (restore from a snapshot). */
   reset(revision: number, kvs: Iterable<KeyValue>): void {
     const b = new KvStoreBuilder();
-    for (const kv of kvs) b.add(keyString(kv.key), kvRec(kv));
+    for (const kv of kvs) {
+      const p = packRec(kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease);
+      b.addPacked(keyString(kv.key), p);
+    }
     this.install(revision, b);
   }
 
@@ -252,27 +325,27 @@ export class KvStore {
   }
 }
 
-/** kvRec returns the record of a KeyValue. */
-export function kvRec(kv: KeyValue): Rec {
-  return new Rec(latin1(kv.value), kv.createRevision, kv.modRevision, kv.version, kv.lease);
-}
-
 /**
  * KvStoreBuilder gathers records for KvStore.install (a restore), in any order, without
  * touching the store: reads go on against the old content until the new one is installed.
  */
 export class KvStoreBuilder {
   /** tree and bytes are read by KvStore.install. */
-  readonly tree: Tree = new BTree<string, Rec>();
+  readonly tree: Tree = new BTree<string, string>();
   bytes = 0;
 
   /** add sets key k's record; a later add of the same key replaces it. */
   add(k: string, r: Rec): void {
-    if (!this.tree.setIfNotPresent(k, r)) {
-      const prev = this.tree.get(k) as Rec;
-      this.tree.set(k, r);
+    this.addPacked(k, packRec(r.value, r.createRevision, r.modRevision, r.version, r.lease));
+  }
+
+  /** addPacked is add with the record already packed (packRec). */
+  addPacked(k: string, p: string): void {
+    if (!this.tree.setIfNotPresent(k, p)) {
+      const prev = this.tree.get(k) as string;
+      this.tree.set(k, p);
       this.bytes -= recSize(k, prev);
     }
-    this.bytes += recSize(k, r);
+    this.bytes += recSize(k, p);
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { envName, FlagType, helpText, parseFlags, UsageError } from './flags.ts';
 import type { FlagSpec } from './flags.ts';
-import { parsePeers, serveConfig, serveFlags, serveHelp } from './serve.ts';
+import { parsePeers, serveConfig, serveFlags, serveHelp, v8Flags } from './serve.ts';
 import { localFlags, localHelp } from './local.ts';
 
 const specs: FlagSpec[] = [
@@ -87,6 +87,14 @@ describe('serve configuration', () => {
     const low = ['--id', '1', '--snapshot-interval', '400', '--snapshot-catchup-entries', '100'];
     assert.equal(serveConfig(parseFlags(serveFlags, low, {})).snapshotCatchupEntries, 100);
     assert.equal(c.tls, undefined);
+  });
+
+  test('--heap-growing-percent becomes a V8 flag; 0 leaves V8 its own', () => {
+    const flags = (argv: string[]) => v8Flags(parseFlags(serveFlags, ['--id', '1', ...argv], {}));
+    assert.deepEqual(flags([]), ['--heap-growing-percent=30']);
+    assert.deepEqual(flags(['--heap-growing-percent', '50']), ['--heap-growing-percent=50']);
+    assert.deepEqual(flags(['--heap-growing-percent', '0']), []);
+    assert.throws(() => flags(['--heap-growing-percent=-1']), /not an integer >= 0/);
   });
 
   test('bad combinations are refused', () => {
