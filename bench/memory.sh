@@ -11,7 +11,7 @@
 #     dbSize: bytes of keys and values), 2 s after the load and again after SETTLE_SECS; the
 #     peak is VmHWM. The raft term before and after tells whether leadership changed.
 # Usage: bash bench/memory.sh      Env: PUTS, STALL_SECS=20, SETTLE_SECS=15, PARTS=AB (A, B or
-#        both), OUT=/tmp/raftkv-memory, PORT=55379 (client ports PORT, +100, +200; peers +1)
+#        both), OUT=/tmp/raftkv-memory, PORT=25379 (client ports PORT, +100, +200; peers +1)
 set -euo pipefail
 PUTS=${PUTS:-1000000}
 STALL_SECS=${STALL_SECS:-20}
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$BENCH" ] || { echo "run bench/kv-vs-etcd.sh once first: it builds $BENCH" >&2; exit 1; }
 BASE=$(mktemp -d /tmp/raftkv-memory-data.XXXXXX)
 mkdir -p "$OUT"
-PORT=${PORT:-55379}
+PORT=${PORT:-25379}
 C=(0 "$PORT" $((PORT + 100)) $((PORT + 200))) P=(0 $((PORT + 1)) $((PORT + 101)) $((PORT + 201)))
 EPS="127.0.0.1:${C[1]},127.0.0.1:${C[2]},127.0.0.1:${C[3]}"
 PIDS=()

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { envName, FlagType, helpText, parseFlags, UsageError } from './flags.ts';
 import type { FlagSpec } from './flags.ts';
-import { parsePeers, serveConfig, serveFlags, serveHelp, v8Flags } from './serve.ts';
+import { heapCap, parsePeers, serveConfig, serveFlags, serveHelp } from './serve.ts';
 import { localFlags, localHelp } from './local.ts';
 
 const specs: FlagSpec[] = [
@@ -89,12 +89,15 @@ describe('serve configuration', () => {
     assert.equal(c.tls, undefined);
   });
 
-  test('--heap-growing-percent becomes a V8 flag; 0 leaves V8 its own', () => {
-    const flags = (argv: string[]) => v8Flags(parseFlags(serveFlags, ['--id', '1', ...argv], {}));
-    assert.deepEqual(flags([]), ['--heap-growing-percent=30']);
-    assert.deepEqual(flags(['--heap-growing-percent', '50']), ['--heap-growing-percent=50']);
-    assert.deepEqual(flags(['--heap-growing-percent', '0']), []);
-    assert.throws(() => flags(['--heap-growing-percent=-1']), /not an integer >= 0/);
+  test('--heap-growing-percent and --heap-growing-from-mb make the heap cap', () => {
+    const cap = (argv: string[]) => heapCap(parseFlags(serveFlags, ['--id', '1', ...argv], {}));
+    assert.deepEqual(cap([]), { percent: 30, fromBytes: 192 * 1024 * 1024 });
+    assert.deepEqual(cap(['--heap-growing-percent', '50', '--heap-growing-from-mb', '0']), {
+      percent: 50,
+      fromBytes: 0,
+    });
+    assert.equal(cap(['--heap-growing-percent', '0']).percent, 0);
+    assert.throws(() => cap(['--heap-growing-percent=-1']), /not an integer >= 0/);
   });
 
   test('bad combinations are refused', () => {
