@@ -20,7 +20,7 @@ import type { Message } from '../raftpb/types.ts';
  * MsgBeat, MsgUnreachable, MsgSnapStatus, MsgCheckQuorum, MsgStorage*, MsgForgetLeader)
  * is produced and consumed inside one node.
  */
-const NETWORK: ReadonlySet<number> = new Set<number>([
+export const NETWORK_TYPES: ReadonlySet<number> = new Set<number>([
   MessageType.MsgProp,
   MessageType.MsgApp,
   MessageType.MsgAppResp,
@@ -63,7 +63,7 @@ const WITH_ENTRIES: ReadonlySet<number> = new Set<number>([
  */
 export function refusal(m: Message, self: number): string | undefined {
   const name = MessageTypeNames[m.type] ?? `type ${m.type}`;
-  if (!NETWORK.has(m.type)) return `${name} is not a message peers exchange`;
+  if (!NETWORK_TYPES.has(m.type)) return `${name} is not a message peers exchange`;
   if (m.to !== self) return `it is addressed to ${m.to}, not to ${self}`;
   if (m.from === 0) return 'it has no sender';
   if (TERMLESS.has(m.type)) {

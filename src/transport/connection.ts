@@ -8,6 +8,7 @@
  */
 import type { Socket } from 'node:net';
 
+import { NETWORK_TYPES } from '../raft/validate.ts';
 import { MessageType, MessageTypeNames } from '../raftpb/types.ts';
 import type { Message } from '../raftpb/types.ts';
 import { HandshakeError, ProtocolError } from './errors.ts';
@@ -77,21 +78,9 @@ export interface ConnectionHost {
  * messages such as MsgHup or MsgStorageAppend) is refused at the transport. MsgSnap is not
  * here: it only arrives as a snapshot stream.
  */
-const WIRE_TYPES: ReadonlySet<number> = new Set<number>([
-  MessageType.MsgProp,
-  MessageType.MsgApp,
-  MessageType.MsgAppResp,
-  MessageType.MsgVote,
-  MessageType.MsgVoteResp,
-  MessageType.MsgHeartbeat,
-  MessageType.MsgHeartbeatResp,
-  MessageType.MsgTransferLeader,
-  MessageType.MsgTimeoutNow,
-  MessageType.MsgReadIndex,
-  MessageType.MsgReadIndexResp,
-  MessageType.MsgPreVote,
-  MessageType.MsgPreVoteResp,
-]);
+const WIRE_TYPES: ReadonlySet<number> = new Set<number>(
+  [...NETWORK_TYPES].filter((t) => t !== MessageType.MsgSnap),
+);
 
 /** errorText renders any thrown value for a log line. */
 function errorText(err: unknown): string {
