@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
-import * as net from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { after, test } from 'node:test';
@@ -11,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { waitFor } from '../src/transport/testing.ts';
+import { freePorts } from './raftkv_procs.ts';
 
 const script = fileURLToPath(new URL('./transport_cluster_member.ts', import.meta.url));
 
@@ -55,23 +55,6 @@ class Member {
   async propose(value: string): Promise<Record<string, unknown>> {
     return this.#ask('propose', value);
   }
-}
-
-/** freePorts finds n free ports on 127.0.0.1 (listen on port 0, then release). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const s = net.createServer();
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 const members: Member[] = [];

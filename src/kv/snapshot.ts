@@ -261,16 +261,3 @@ export async function decodeSnapshot(
   }
   return out;
 }
-
-/** concat joins chunks into one buffer. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
-}

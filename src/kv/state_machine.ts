@@ -8,7 +8,8 @@ import type { Entry } from '../raftpb/types.ts';
 import { decodeCommand } from './command.ts';
 import type { Command } from './command.ts';
 import { invalidArgument, KvError } from './errors.ts';
-import { concat, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { concatBytes } from '../raft/util.ts';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 import { KvStore, KvStoreBuilder } from './store.ts';
 import { beginWrite, deleteRange, endWrite, put, range, txn } from './txn.ts';
 import type {
@@ -118,7 +119,7 @@ export class KvStateMachine implements StateMachine {
   async snapshot(): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     for await (const c of this.snapshotChunks()) chunks.push(c);
-    return concat(chunks);
+    return concatBytes(chunks);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { RawNode } from '../raft/rawnode.ts';
-import { cloneConfState } from '../raft/util.ts';
+import { cloneConfState, concatBytes } from '../raft/util.ts';
 import { decodeConfChange, decodeConfChangeV2 } from '../raftpb/codec.ts';
 import { EntryType } from '../raftpb/types.ts';
 import type { ConfState, Entry, Snapshot, SnapshotMetadata } from '../raftpb/types.ts';
@@ -179,7 +179,7 @@ export class Applier {
     const { index, term } = metadata;
     try {
       if (app instanceof Uint8Array || app instanceof Promise) {
-        const data = concatTwo(head, await app);
+        const data = concatBytes([head, await app]);
         await h.storage.createSnapshot({ metadata, data });
       } else {
         await h.storage.createSnapshot({ metadata }, prepend(head, app));
@@ -207,14 +207,6 @@ async function* prepend(
 ): AsyncGenerator<Uint8Array> {
   yield head;
   yield* rest;
-}
-
-/** concatTwo returns a ++ b (wrapSnapshot's layout). */
-function concatTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 /** stateMachineInput returns the entries of [lo, hi) with data, without their envelopes. */

@@ -1,5 +1,6 @@
 import { MemoryStorage } from '../raft/storage.ts';
 import type { InitialState } from '../raft/storage.ts';
+import { concatBytes } from '../raft/util.ts';
 import { isEmptySnap } from '../raftpb/types.ts';
 import type { Entry, HardState, Snapshot } from '../raftpb/types.ts';
 import type { DurableStorage } from './interfaces.ts';
@@ -116,7 +117,7 @@ export class MemoryDurableStorage implements DurableStorage {
     if (chunks !== undefined) {
       const parts: Uint8Array[] = [];
       for await (const c of chunks) parts.push(c);
-      snapshot = { metadata: snapshot.metadata, data: concatChunks(parts) };
+      snapshot = { metadata: snapshot.metadata, data: concatBytes(parts) };
       this.checkOpen();
     }
     this.view.createSnapshot(index, confState, snapshot.data);
@@ -175,15 +176,4 @@ function copyLog(src: MemoryStorage, dst: MemoryStorage): void {
   dst.applySnapshot(snap);
   dst.ents = [{ ...(src.ents[0] as Entry) }, ...src.ents.slice(1)];
   dst.setHardState(src.initialState().hardState);
-}
-
-/** concatChunks joins chunks into one new Uint8Array. */
-function concatChunks(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
 }

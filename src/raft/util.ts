@@ -179,3 +179,16 @@ export function assertConfStatesEquivalent(l: Logger, cs1: ConfState, cs2: ConfS
   const err = confStateEquivalent(cs1, cs2);
   if (err !== null) raftPanic(l, err.message);
 }
+
+/** concatBytes joins parts into one new Uint8Array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
