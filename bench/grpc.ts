@@ -1,18 +1,19 @@
-// Benchmark: raftkv's two gRPC servers, GrpcHttp2Server (src/kv/grpc_http2.ts) and grpc-js's
-// Server, on unary KV.Put and linearizable KV.Range round trips.
+// Benchmark: raftkv's gRPC servers, GrpcH2Server (src/kv/grpc_h2.ts, its own HTTP/2),
+// GrpcHttp2Server (src/kv/grpc_http2.ts, node:http2) and grpc-js's Server, on unary KV.Put
+// and linearizable KV.Range round trips.
 //
-// This process serves both, one KvServer each on 127.0.0.1, over one KvService on a
+// This process serves all three, one KvServer each on 127.0.0.1, over one KvService on a
 // StubBackend (writes apply at once: the cost measured is the request path, not raft). A
 // child process (`node --import tsx bench/grpc.ts --child`) is the client: @grpc/grpc-js
 // channels, one connection per client as etcd's benchmark runs (`--conns` = `--clients`),
 // each client keeping one call in flight. Runs are interleaved: each round runs every
-// scenario on both servers, alternating which goes first, so both see the same machine.
+// scenario on every server, alternating the order, so both see the same machine.
 // Reported: the median over rounds of calls/s and of this (the server's) process CPU time
-// per call, and the ratios http2 / grpc-js.
+// per call, and the CPU ratios of h2 to the others.
 //
 // Usage: npm run bench -- grpc [--json] [--rounds=N] [--ms=N] [--clients=1,16,128]
 //        [--ops=put,range] [--conns=N] (default: one connection per client)
-//        [--impls=http2] (profile one server; the table then needs both)
+//        [--impls=h2] (profile one server; the first listed is the base of the ratios)
 // Then grpc_cancel.ts: a request's cancellation and timeout alone, before and now (skipped
 // with --no-cancel; alone with --cancel-only).
 // Profiling: GRPC_BENCH_NODE_ARGS='--cpu-prof' adds node flags to the client process; run
@@ -33,7 +34,7 @@ import { KvStateMachine } from '../src/kv/state_machine.ts';
 import { putReq, rangeReq, StubBackend } from '../src/kv/testing.ts';
 import type { PutRequest, RangeRequest } from '../src/kv/types.ts';
 
-const Impls: readonly GrpcImpl[] = ['http2', 'grpc-js'];
+const Impls: readonly GrpcImpl[] = ['h2', 'http2', 'grpc-js'];
 const Ops = { put: '/etcdserverpb.KV/Put', range: '/etcdserverpb.KV/Range' } as const;
 type Op = keyof typeof Ops;
 const KEYS = 10_000;
@@ -219,7 +220,7 @@ export default async function main(args: string[]): Promise<void> {
   const client = new Client();
   const samples = new Map<string, Sample[]>();
   try {
-    // Round 0 warms both servers up (JIT, connections) and is not counted.
+    // Round 0 warms the servers up (JIT, connections) and is not counted.
     for (let round = 0; round <= rounds; round++) {
       let scenario = 0;
       for (const op of ops) {
@@ -249,40 +250,51 @@ export default async function main(args: string[]): Promise<void> {
 
 function report(samples: Map<string, Sample[]>, ops: Op[], clients: number[], json: boolean) {
   const med = (key: string, f: (s: Sample) => number) => median((samples.get(key) ?? []).map(f));
+  const impls = Impls.filter((impl) => [...samples.keys()].some((k) => k.endsWith(`/${impl}`)));
+  const [base, ...others] = impls;
+  if (base === undefined) return;
   if (!json) {
-    console.log(
-      '| op | clients | http2 req/s | grpc-js req/s | req/s ratio | http2 server µs/call | grpc-js server µs/call | CPU ratio | errors |',
-    );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    const cols = [
+      ...impls.map((i) => `${i} req/s`),
+      ...impls.map((i) => `${i} server µs/call`),
+      ...others.map((o) => `CPU ${base}/${o}`),
+    ];
+    console.log(`| op | clients | ${cols.join(' | ')} | errors |`);
+    console.log(`|---|---|${cols.map(() => '---|').join('')}---|`);
   }
   for (const op of ops) {
     for (const c of clients) {
-      const [a, g] = Impls.map((impl) => `${op}/clients=${c}/${impl}`) as [string, string];
-      const rps = [med(a, (s) => s.rps), med(g, (s) => s.rps)] as const;
-      const us = [med(a, (s) => s.serverUs), med(g, (s) => s.serverUs)] as const;
-      const errs = [a, g].reduce(
+      const keys = impls.map((impl) => `${op}/clients=${c}/${impl}`);
+      const rps = keys.map((k) => med(k, (s) => s.rps));
+      const us = keys.map((k) => med(k, (s) => s.serverUs));
+      const errs = keys.reduce(
         (n, k) => n + (samples.get(k) ?? []).reduce((m, s) => m + s.errors, 0),
         0,
       );
+      const cpuRatios = others.map((_, i) => (us[0] as number) / (us[i + 1] as number));
       if (json) {
-        const bench = `grpc/${op}/clients=${c}`;
-        console.log(
-          JSON.stringify({
-            bench,
-            value: Math.round(rps[0]),
-            unit: 'req/s',
-            grpcJs: Math.round(rps[1]),
-            vsGrpcJs: +(rps[0] / rps[1]).toFixed(2),
-            serverUsPerCall: +us[0].toFixed(1),
-            grpcJsServerUsPerCall: +us[1].toFixed(1),
-            errors: errs,
-          }),
-        );
+        const line: Record<string, unknown> = {
+          bench: `grpc/${op}/clients=${c}`,
+          value: Math.round(rps[0] as number),
+          unit: 'req/s',
+          server: base,
+          serverUsPerCall: +(us[0] as number).toFixed(1),
+          errors: errs,
+        };
+        others.forEach((o, i) => {
+          line[`${o}ReqPerSec`] = Math.round(rps[i + 1] as number);
+          line[`${o}ServerUsPerCall`] = +(us[i + 1] as number).toFixed(1);
+          line[`cpuVs_${o}`] = +(cpuRatios[i] as number).toFixed(2);
+        });
+        console.log(JSON.stringify(line));
         continue;
       }
-      console.log(
-        `| ${op} | ${c} | ${rps[0].toFixed(0)} | ${rps[1].toFixed(0)} | ${(rps[0] / rps[1]).toFixed(2)} | ${us[0].toFixed(1)} | ${us[1].toFixed(1)} | ${(us[0] / us[1]).toFixed(2)} | ${errs} |`,
-      );
+      const cells = [
+        ...rps.map((r) => r.toFixed(0)),
+        ...us.map((u) => u.toFixed(1)),
+        ...cpuRatios.map((r) => r.toFixed(2)),
+      ];
+      console.log(`| ${op} | ${c} | ${cells.join(' | ')} | ${errs} |`);
     }
   }
 }

@@ -112,6 +112,14 @@ for i in 1 2 3; do
   r=${R2[$i]}; rs=$(rss_mb "$p"); h=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$p/status")
   echo "puts: m$i$([ "$i" = "$LEADER" ] && echo ' (leader)') after $PUTS puts in $((t1 - t0)) s: RSS ${r} MB (after ${SETTLE_SECS} s more: ${rs} MB, peak ${h} MB), live data (dbSize) $(awk -v d="$db" 'BEGIN {printf "%.1f", d / 1048576}') MiB, RSS/live $(awk -v d="$db" -v r="$r" 'BEGIN {printf "%.2f", r * 1048576 / d}') ($(awk -v d="$db" -v r="$rs" 'BEGIN {printf "%.2f", r * 1048576 / d}') settled)" | tee -a "$RES"
 done
+# What the RSS is made of: V8's heap (total and in use), memory outside it (Buffers,
+# ArrayBuffers) from the member's own metrics, and the kernel's split of the RSS.
+for i in 1 2 3; do
+  p=${PIDS[$((i - 1))]}
+  m=$(curl -s "http://127.0.0.1:${C[$i]}/metrics")
+  g() { awk -v k="$1" '$1 == k {printf "%.1f", $2 / 1048576}' <<< "$m"; }
+  echo "puts: m$i breakdown: V8 heap total $(g nodejs_heap_size_total_bytes) MiB, used $(g nodejs_heap_size_used_bytes) MiB, external $(g nodejs_external_memory_bytes) MiB; RSS anon $(awk '/^Anonymous/ {printf "%.1f", $2 / 1024}' "/proc/$p/smaps_rollup") MiB, file $(awk '/^Rss/ {r = $2} /^Anonymous/ {a = $2} END {printf "%.1f", (r - a) / 1024}' "/proc/$p/smaps_rollup") MiB" | tee -a "$RES"
+done
 echo "puts: raft term ${term0} before, ${term1} after (a change means an election); step-downs logged: $(cat "$OUT"/puts-m*.log | grep -c 'stepped down' || true)" | tee -a "$RES"
 grep -E "Requests/sec|99% in" "$OUT/puts.out" | sed 's/^/puts: /' | tee -a "$RES"
 echo "# end $(date -u +%FT%TZ) load=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"

@@ -48,8 +48,8 @@ function status(code: number, details: RegExp) {
 
 const noRetry = { faultHandling: { host: () => ({ execute: (f: () => unknown) => f() }) } };
 
-// Both gRPC servers answer alike: GrpcHttp2Server (the default) and grpc-js's.
-const impls: readonly GrpcImpl[] = ['http2', 'grpc-js'];
+// The gRPC servers answer alike: GrpcH2Server (the default), GrpcHttp2Server and grpc-js's.
+const impls: readonly GrpcImpl[] = ['h2', 'http2', 'grpc-js'];
 
 for (const impl of impls) {
   describe(`gRPC API with the etcd3 client (${impl})`, { timeout: 30_000 }, () => {

@@ -19,16 +19,11 @@ import type {
   ServerHttp2Stream,
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { Cancel } from './call.ts';
-import { GrpcCode, KvError, unimplemented } from './errors.ts';
-import { decodeRequest, GrpcOverheadBytes, grpcMethods, toStatus } from './grpc.ts';
+import { GrpcOverheadBytes, grpcMethods } from './grpc.ts';
 import type { GrpcMethod } from './grpc.ts';
-import {
-  encodeStatusMessage,
-  frameMessage,
-  parseTimeout,
-  UnaryMessageReader,
-} from './grpc_frame.ts';
+import { encodeStatusMessage, frameMessage } from './grpc_frame.ts';
+import { checkRequest, isRefusal, UnaryCall } from './grpc_unary.ts';
+import type { CallParts } from './grpc_unary.ts';
 import type { KvService } from './service.ts';
 
 /** GrpcHttp2Options tune a GrpcHttp2Server. */
@@ -62,79 +57,16 @@ function one(v: string | string[] | undefined): string | undefined {
   return typeof v === 'string' ? v : v?.[0];
 }
 
-function isGrpcContentType(v: string | undefined): boolean {
-  // "application/grpc", optionally "+proto" or "+json" or ";params" after it.
-  return v !== undefined && v.startsWith('application/grpc') && !/^application\/grpc[^+;]/.test(v);
-}
+/** StreamCall is a unary call on a node:http2 stream. */
+class StreamCall extends UnaryCall {
+  private readonly stream: ServerHttp2Stream;
 
-/**
- * UnaryCall is one call on one stream. It is its own Cancel, so that a client's RST_STREAM
- * reaches the service without a signal.
- */
-class UnaryCall extends Cancel {
-  answered = false;
-  readonly stream: ServerHttp2Stream;
-  readonly method: GrpcMethod;
-  readonly reader: UnaryMessageReader;
-  readonly timeoutMs: number | undefined;
-  private readonly svc: KvService;
-
-  constructor(
-    svc: KvService,
-    stream: ServerHttp2Stream,
-    method: GrpcMethod,
-    reader: UnaryMessageReader,
-    timeoutMs: number | undefined,
-  ) {
-    super();
-    this.svc = svc;
+  constructor(svc: KvService, stream: ServerHttp2Stream, parts: CallParts) {
+    super(svc, parts.method, parts.reader, parts.timeoutMs);
     this.stream = stream;
-    this.method = method;
-    this.reader = reader;
-    this.timeoutMs = timeoutMs;
   }
 
-  data(chunk: Buffer): void {
-    if (this.answered) return;
-    try {
-      this.reader.push(chunk);
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  end(): void {
-    if (this.answered || this.cancelled) return;
-    const m = this.method.definition;
-    const handler = this.method.handler as NonNullable<GrpcMethod['handler']>;
-    let pending: Promise<object>;
-    try {
-      const msg = this.reader.end();
-      const raw = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.length);
-      const req = decodeRequest(this.svc, m, raw);
-      pending = handler(req as never, raw, { cancel: this, timeoutMs: this.timeoutMs });
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    pending.then(
-      (res) => this.succeed(res),
-      (err: unknown) => {
-        if (!this.cancelled) this.fail(err);
-      },
-    );
-  }
-
-  private succeed(res: object): void {
-    let msg: Uint8Array;
-    try {
-      msg = this.method.definition.responseSerialize(res);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    if (this.answered) return;
-    this.answered = true;
+  protected sendMessage(msg: Uint8Array): void {
     const s = this.stream;
     if (s.destroyed || s.closed) return;
     try {
@@ -147,11 +79,8 @@ class UnaryCall extends Cancel {
     }
   }
 
-  fail(err: unknown): void {
-    if (this.answered) return;
-    this.answered = true;
-    const st = toStatus(err);
-    answerStatus(this.stream, st.code ?? GrpcCode.UNKNOWN, st.details ?? '');
+  protected sendStatus(code: number, message: string): void {
+    answerStatus(this.stream, code, message);
   }
 }
 
@@ -231,38 +160,18 @@ export class GrpcHttp2Server {
   }
 
   /** open checks a new stream's headers and starts its call, or answers it at once. */
-  private open(stream: ServerHttp2Stream, h: IncomingHttpHeaders): UnaryCall | undefined {
-    const path = one(h[HTTP2_HEADER_PATH]) ?? '';
-    const verb = one(h[HTTP2_HEADER_METHOD]);
-    if (verb !== 'POST') {
-      const why = `raftkv: gRPC calls are POST, not ${verb} ${path}`;
-      answerStatus(stream, GrpcCode.INVALID_ARGUMENT, why, 405);
+  private open(stream: ServerHttp2Stream, h: IncomingHttpHeaders): StreamCall | undefined {
+    const r = checkRequest(this.methods, this.maxMessageBytes, {
+      verb: one(h[HTTP2_HEADER_METHOD]),
+      path: one(h[HTTP2_HEADER_PATH]) ?? '',
+      contentType: one(h[HTTP2_HEADER_CONTENT_TYPE]),
+      timeout: one(h['grpc-timeout']),
+      encoding: one(h['grpc-encoding']),
+    });
+    if (isRefusal(r)) {
+      answerStatus(stream, r.code, r.message, r.httpStatus);
       return undefined;
     }
-    const type = one(h[HTTP2_HEADER_CONTENT_TYPE]);
-    if (!isGrpcContentType(type)) {
-      const why = `raftkv: content-type ${JSON.stringify(type ?? '')} is not application/grpc`;
-      answerStatus(stream, GrpcCode.INVALID_ARGUMENT, why, 415);
-      return undefined;
-    }
-    const method = this.methods.get(path);
-    const def = method?.definition;
-    if (method?.handler === undefined || def?.requestStream || def?.responseStream) {
-      const st = toStatus(unimplemented(path));
-      answerStatus(stream, st.code ?? GrpcCode.UNIMPLEMENTED, st.details ?? '');
-      return undefined;
-    }
-    let timeoutMs: number | undefined;
-    const timeout = one(h['grpc-timeout']);
-    try {
-      if (typeof timeout === 'string') timeoutMs = parseTimeout(timeout);
-    } catch (err) {
-      const e = err as KvError;
-      answerStatus(stream, e.code, e.message);
-      return undefined;
-    }
-    const encoding = one(h['grpc-encoding']) ?? 'identity';
-    const reader = new UnaryMessageReader(path, this.maxMessageBytes, encoding);
-    return new UnaryCall(this.svc, stream, method, reader, timeoutMs);
+    return new StreamCall(this.svc, stream, r);
   }
 }

@@ -24,6 +24,7 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { createGrpcServer } from './grpc.ts';
 import type { GrpcServerOptions } from './grpc.ts';
+import { GrpcH2Server } from './grpc_h2.ts';
 import { GrpcHttp2Server } from './grpc_http2.ts';
 import type { GrpcHttp2Options } from './grpc_http2.ts';
 import { httpHandler } from './http.ts';
@@ -49,7 +50,9 @@ export function sniff(head: Uint8Array): Protocol | undefined {
 
 /** GrpcImpl names a server of the gRPC API. */
 export const GrpcImpl = {
-  /** Http2: GrpcHttp2Server, unary calls straight on node:http2 (the default). */
+  /** H2: GrpcH2Server, unary calls on raftkv's own HTTP/2 server (the default). */
+  H2: 'h2',
+  /** Http2: GrpcHttp2Server, unary calls straight on node:http2. */
   Http2: 'http2',
   /** GrpcJs: @grpc/grpc-js's Server. */
   GrpcJs: 'grpc-js',
@@ -59,7 +62,7 @@ export type GrpcImpl = (typeof GrpcImpl)[keyof typeof GrpcImpl];
 
 /** KvGrpcOptions choose and tune the server of the gRPC API. */
 export interface KvGrpcOptions extends GrpcServerOptions, GrpcHttp2Options {
-  /** impl is the server. Default GrpcImpl.Http2, or $RAFTKV_GRPC_SERVER when set. */
+  /** impl is the server. Default GrpcImpl.H2, or $RAFTKV_GRPC_SERVER when set. */
   impl?: GrpcImpl;
 }
 
@@ -70,19 +73,23 @@ interface GrpcAcceptor {
 }
 
 /**
- * defaultGrpcImpl is GrpcImpl.Http2 unless the environment variable RAFTKV_GRPC_SERVER names
+ * defaultGrpcImpl is GrpcImpl.H2 unless the environment variable RAFTKV_GRPC_SERVER names
  * another (`RAFTKV_GRPC_SERVER=grpc-js raftkv serve ...`): a way back without a rebuild, and
  * how bench/kv-vs-etcd.sh compares the two end to end.
  */
 function defaultGrpcImpl(): GrpcImpl {
   const v = process.env['RAFTKV_GRPC_SERVER'];
-  if (v === undefined || v === '') return GrpcImpl.Http2;
-  if (v === GrpcImpl.Http2 || v === GrpcImpl.GrpcJs) return v;
-  throw new RangeError(`RAFTKV_GRPC_SERVER=${JSON.stringify(v)} is neither "http2" nor "grpc-js"`);
+  if (v === undefined || v === '') return GrpcImpl.H2;
+  if (v === GrpcImpl.H2 || v === GrpcImpl.Http2 || v === GrpcImpl.GrpcJs) return v;
+  throw new RangeError(
+    `RAFTKV_GRPC_SERVER=${JSON.stringify(v)} is none of "h2", "http2" and "grpc-js"`,
+  );
 }
 
 function grpcAcceptor(svc: KvService, o: KvGrpcOptions = {}): GrpcAcceptor {
-  if ((o.impl ?? defaultGrpcImpl()) === GrpcImpl.Http2) return new GrpcHttp2Server(svc, o);
+  const impl = o.impl ?? defaultGrpcImpl();
+  if (impl === GrpcImpl.H2) return new GrpcH2Server(svc, o);
+  if (impl === GrpcImpl.Http2) return new GrpcHttp2Server(svc, o);
   const server = createGrpcServer(svc, o);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   return {
