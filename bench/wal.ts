@@ -6,6 +6,11 @@
 // how much group commit gains on this disk.
 //
 // Usage: npm run bench -- wal [--json] [--quick] [--secs=N] [--preallocate=zero|sparse|none]
+//        npm run bench -- wal --io [--ops=N] [--rounds=N]: how the WAL's file writes are
+//        issued, alone: nodeFS (a synchronous write of up to 256 KiB, then fdatasync through
+//        the callback API) against FileHandle's write and datasync (the library's promise
+//        API, what nodeFS used before), interleaved in one process, at 320 B and 16 KiB per
+//        write; CPU of this process per write+fdatasync, and wall time.
 // --json prints one line per figure: wal/proposers=P (entries/s), wal-fsync/proposers=P
 // (fsyncs/s: every fsync and fdatasync the WAL issued, segment rotation and preallocation
 // included) and disk/fdatasync (fsyncs/s).
@@ -14,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Entry } from '../src/raftpb/types.ts';
-import { Preallocate, openDiskStorage } from '../src/wal/index.ts';
+import { nodeFS, OpenMode, Preallocate, openDiskStorage } from '../src/wal/index.ts';
 
 const PROPOSERS = [1, 16, 128];
 const ENTRY_BYTES = 256;
@@ -107,9 +112,93 @@ function printResult(p: number, r: WalResult, raw: number): void {
   }
 }
 
+/** ioRun: n appends of `size` bytes, each followed by fdatasync, with one I/O strategy. */
+async function ioRun(path: string, how: 'nodeFS' | 'FileHandle', n: number, size: number) {
+  const data = new Uint8Array(size).fill(0x5a);
+  // Written with zeros beforehand, as the WAL preallocates its segments: the timed writes
+  // then allocate no blocks.
+  const pre = await open(path, 'w');
+  const zeros = new Uint8Array(1 << 20);
+  for (let off = 0; off < n * size; off += zeros.length)
+    await pre.write(zeros, 0, zeros.length, off);
+  await pre.sync();
+  await pre.close();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (how === 'nodeFS') {
+    const f = await nodeFS.open(path, OpenMode.Write);
+    for (let i = 0; i < n; i++) {
+      await f.write(data, i * size);
+      await f.datasync();
+    }
+    await f.close();
+  } else {
+    const fh = await open(path, 'r+');
+    for (let i = 0; i < n; i++) {
+      await fh.write(data, 0, size, i * size);
+      await fh.datasync();
+    }
+    await fh.close();
+  }
+  const wallUs = ((performance.now() - t0) * 1000) / n;
+  const c = process.cpuUsage(c0);
+  return { wallUs, cpuUs: (c.user + c.system) / n };
+}
+
+/** io compares the two ways of issuing the WAL's writes, interleaved. */
+async function io(args: string[], json: boolean): Promise<void> {
+  const n = Number(flag(args, 'ops') ?? 2000);
+  const rounds = Number(flag(args, 'rounds') ?? 3);
+  const root = await mkdtemp(join(tmpdir(), 'bench-walio-'));
+  const got = new Map<string, { wallUs: number; cpuUs: number }[]>();
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const size of [320, 16_384]) {
+        const order = (r + size) % 2 === 0 ? ['nodeFS', 'FileHandle'] : ['FileHandle', 'nodeFS'];
+        for (const how of order as ('nodeFS' | 'FileHandle')[]) {
+          const res = await ioRun(join(root, `${how}-${size}.dat`), how, n, size);
+          const key = `${size}/${how}`;
+          got.set(key, [...(got.get(key) ?? []), res]);
+        }
+      }
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  if (!json) {
+    console.log(
+      '| bytes/write | nodeFS CPU µs | FileHandle CPU µs | CPU ratio | nodeFS wall µs | FileHandle wall µs |',
+    );
+    console.log('|---|---|---|---|---|---|');
+  }
+  for (const size of [320, 16_384]) {
+    const a = got.get(`${size}/nodeFS`) ?? [];
+    const b = got.get(`${size}/FileHandle`) ?? [];
+    const [ca, cb] = [med(a.map((x) => x.cpuUs)), med(b.map((x) => x.cpuUs))];
+    const [wa, wb] = [med(a.map((x) => x.wallUs)), med(b.map((x) => x.wallUs))];
+    if (json) {
+      console.log(
+        JSON.stringify({
+          bench: `wal-io/bytes=${size}`,
+          value: +ca.toFixed(1),
+          unit: 'cpu-us/op',
+          fileHandle: +cb.toFixed(1),
+          ratio: +(ca / cb).toFixed(2),
+        }),
+      );
+    } else {
+      console.log(
+        `| ${size} | ${ca.toFixed(1)} | ${cb.toFixed(1)} | ${(ca / cb).toFixed(2)} | ${wa.toFixed(0)} | ${wb.toFixed(0)} |`,
+      );
+    }
+  }
+}
+
 /** run is the `wal` suite: raw fdatasync rate, then the WAL at each proposer count. */
 export default async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
+  if (args.includes('--io')) return io(args, json);
   const quick = args.includes('--quick') || process.env['CI'] === 'true';
   const secs = Number(flag(args, 'secs') ?? (quick ? 1 : 5));
   if (!(secs > 0))
