@@ -13,6 +13,7 @@ import {
   FrameType,
   H2Connection,
   H2Error,
+  PingAckDelayMs,
   SettingId,
 } from './connection.ts';
 import type { H2Handler, H2Options, H2Stream } from './connection.ts';
@@ -250,6 +251,23 @@ describe('H2Connection', { timeout: 30_000 }, () => {
     const pong = await c.until((f) => f.type === FrameType.Ping, 'PING ACK');
     assert.equal(pong.flags, Flag.Ack);
     assert.equal(pong.payload.toString(), '12345678');
+  });
+
+  test('a PING is answered at once when no call is open, within PingAckDelayMs while one is', async () => {
+    const c = await open();
+    c.write(frame(FrameType.Ping, 0, 0, Buffer.from('idle....')));
+    await c.until((f) => f.type === FrameType.Ping && f.payload.toString() === 'idle....', 'ACK');
+    handler.hold = true;
+    // As grpc-go does: a PING, then the next request, in one write.
+    const t0 = performance.now();
+    c.write(
+      frame(FrameType.Ping, 0, 0, Buffer.from('busy....')),
+      frame(FrameType.Headers, Flag.EndHeaders | Flag.EndStream, 1, request()),
+    );
+    await c.until((f) => f.type === FrameType.Ping && f.payload.toString() === 'busy....', 'ACK');
+    assert.ok(performance.now() - t0 >= PingAckDelayMs - 1, 'the ACK waited for an answer');
+    assert.equal(handler.requests.length, 1);
+    assert.ok(!c.frames.some((f) => f.type === FrameType.Headers && f.id === 1));
   });
 
   test('a body larger than the client window waits for WINDOW_UPDATE, in frames <= 16 KiB', async () => {

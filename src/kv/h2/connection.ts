@@ -13,7 +13,7 @@
  *   answered, GOAWAY sent on a connection error and on close.
  * - Flow control both ways: what the client sends is counted against the windows we
  *   advertised and given back with WINDOW_UPDATE as it is handed on; what we send waits for
- *   the client's windows. Output is written once per event-loop turn.
+ *   the client's windows. Output is written in one write per run of callbacks (see frame()).
  * - HPACK state kept in step for every header block, including those of streams we refuse.
  * - Errors: a connection error (RFC 9113 §5.4.1) sends GOAWAY with its code and a reason and
  *   closes the socket, and every open stream hears onClose; a stream error resets that
@@ -88,6 +88,8 @@ export const MaxWindow = 0x7fff_ffff;
 export const DefaultMaxFrameSize = 16_384;
 const MaxFrameSizeLimit = 16_777_215;
 const SettingBytes = 6;
+/** PingAckDelayMs: the longest a PING ACK waits for an answer to go out with. */
+export const PingAckDelayMs = 10;
 const PingBytes = 8;
 const StreamIdMask = 0x7fff_ffff;
 
@@ -217,9 +219,13 @@ export class H2Connection {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
+  private lazyTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** eager: a frame that is not lazy waits in the queue. */
+  private eager = false;
   private paused = false;
   private dead = false;
   private readonly flushNow = (): void => this.flush();
+  private readonly flushLazy = (): void => this.flush(true);
 
   constructor(socket: Socket, handler: H2Handler, o: H2Options = {}) {
     this.socket = socket;
@@ -379,7 +385,11 @@ export class H2Connection {
     if (id !== 0) throw new ConnectionError(H2Error.ProtocolError, 'PING on a stream');
     if (p.length !== PingBytes)
       throw new ConnectionError(H2Error.FrameSizeError, 'PING not 8 bytes');
-    if ((flags & Flag.Ack) === 0) this.frame(FrameType.Ping, Flag.Ack, 0, Buffer.from(p));
+    if ((flags & Flag.Ack) !== 0) return;
+    // While calls are open their answers follow soon: the ACK goes out with the next one
+    // (grpc-go pings when it receives DATA, just before its next request, so this saves a
+    // write per call), or after PingAckDelayMs at the latest. See flush().
+    this.frame(FrameType.Ping, Flag.Ack, 0, Buffer.from(p), true);
   }
 
   private onWindowUpdate(id: number, p: Buffer): void {
@@ -640,8 +650,20 @@ export class H2Connection {
     }
   }
 
-  /** frame queues one frame; the queue is written once per event-loop turn. */
-  private frame(type: FrameType, flags: number, id: number, payload: Uint8Array | undefined): void {
+  /**
+   * frame queues one frame. The queue is written in one write once the callbacks and
+   * microtasks under way are done (process.nextTick): the answers made by one batch of
+   * applied entries go out together, and ahead of what waits for setImmediate (the peer
+   * transport's flush, the WAL's next batch). A lazy frame waits for the next flush, or
+   * PingAckDelayMs.
+   */
+  private frame(
+    type: FrameType,
+    flags: number,
+    id: number,
+    payload: Uint8Array | undefined,
+    lazy = false,
+  ): void {
     const len = payload?.length ?? 0;
     const small = len <= 256;
     const h = Buffer.allocUnsafe(small ? FrameHeaderBytes + len : FrameHeaderBytes);
@@ -660,14 +682,27 @@ export class H2Connection {
         this.outBytes += len;
       }
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushNow);
-    }
+    if (!lazy) this.eager = true;
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flushNow);
   }
 
-  private flush(): void {
+  /**
+   * flush writes the queue. A queue of lazy frames only, while calls are open, waits for
+   * the next answer or PingAckDelayMs (the timer's flush writes it whatever).
+   */
+  private flush(fromTimer = false): void {
     this.flushScheduled = false;
+    if (!this.eager && !fromTimer && this.streams.size > 0 && this.out.length > 0) {
+      this.lazyTimer ??= setTimeout(this.flushLazy, PingAckDelayMs);
+      return;
+    }
+    this.eager = false;
+    if (this.lazyTimer !== undefined) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
     if (this.out.length === 0 || this.socket.destroyed) return;
     const b =
       this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out, this.outBytes);
@@ -707,6 +742,7 @@ export class H2Connection {
   private teardown(code: number): void {
     if (this.dead) return;
     this.dead = true;
+    if (this.lazyTimer !== undefined) clearTimeout(this.lazyTimer);
     const open = [...this.streams.values()];
     this.streams.clear();
     this.blocked.clear();
