@@ -1,7 +1,7 @@
 // Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
 // Suites: core (raw-3node-pump), codec (raftpb encode/decode), transport (TCP, 2 processes),
 // wal (durable entries/s with group commit), onenode, quorum, kv (raftkv vs etcd, 3 processes),
-// grpc (raftkv's gRPC servers: node:http2 vs grpc-js, in process).
+// grpc (raftkv's gRPC servers: its own HTTP/2, node:http2 and grpc-js, in process).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
