@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   ClientPreface,
   DefaultWindow,
@@ -531,6 +532,63 @@ describe('H2Connection', { timeout: 30_000 }, () => {
       await c.closedSocket();
     });
   }
+
+  test('fuzz: any frames, in any chunking, end in a GOAWAY or a connection that still answers', async () => {
+    const frameArb = fc.oneof(
+      // Frames that are valid on their own.
+      fc.constant(frame(FrameType.Headers, Flag.EndHeaders, 0, request())),
+      fc.constant(frame(FrameType.Ping, 0, 0, Buffer.alloc(8))),
+      fc.constant(frame(FrameType.WindowUpdate, 0, 0, u32(1000))),
+      fc.constant(settings([[SettingId.InitialWindowSize, 70_000]])),
+      // Any type, flags, stream and payload.
+      fc
+        .record({
+          type: fc.integer({ min: 0, max: 12 }),
+          flags: fc.integer({ min: 0, max: 255 }),
+          id: fc.integer({ min: 0, max: 9 }),
+          payload: fc.uint8Array({ maxLength: 40 }),
+        })
+        .map((f) => frame(f.type, f.flags, f.id, f.payload)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(frameArb, { maxLength: 12 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (frames, chunk) => {
+          const c = await open();
+          // Stream ids: HEADERS templates get increasing odd ids, so some requests are valid.
+          let next = 1;
+          const bytes = Buffer.concat(
+            frames.map((f) => {
+              if (f[3] === FrameType.Headers && f.readUInt32BE(5) === 0) {
+                const g = Buffer.from(f);
+                g.writeUInt32BE(next, 5);
+                next += 2;
+                return g;
+              }
+              return f;
+            }),
+          );
+          for (let i = 0; i < bytes.length; i += chunk) c.write(bytes.subarray(i, i + chunk));
+          c.write(frame(FrameType.Ping, 0, 0, Buffer.from('last....')));
+          await c.until(
+            (f) =>
+              f.type === FrameType.GoAway ||
+              (f.type === FrameType.Ping && f.payload.toString() === 'last....'),
+            'GOAWAY or the last PING ACK',
+            5000,
+          );
+          const g = c.frames.find((f) => f.type === FrameType.GoAway);
+          if (g !== undefined) {
+            assert.ok(g.payload.readUInt32BE(4) !== H2Error.InternalError, 'never INTERNAL_ERROR');
+            await c.closedSocket();
+          }
+          c.socket.destroy();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 
   test('not the preface: GOAWAY and close; first frame not SETTINGS: the same', async () => {
     const s = connect(port, '127.0.0.1');
