@@ -9,6 +9,10 @@
 # Env:   DUR=10     target seconds per scenario (the total is the calibrated rate * DUR)
 #        REPS=2     repetitions, each on fresh clusters; the order etcd/raftkv alternates
 #        SCEN="put-c1 put-c16 put-c128 range-l-c16 range-l-c128"
+#        WARM=1     before the scenarios, each fresh cluster serves 20,000 puts at 16 clients,
+#                   500 at 1 and 5,000 linearizable ranges at 16, not measured (0: none): a
+#                   V8 process runs its first thousands of requests before its code is
+#                   optimised, and a server's steady state is what is compared
 #        OUT=/tmp/kv-vs-etcd   raw.txt, per-run benchmark outputs, member logs
 #        BASE=/tmp/kv-vs-etcd-data  data dirs (removed at the end)
 #        TOOLS=/tmp/kv-vs-etcd-tools  the benchmark binary, kept between runs
@@ -21,6 +25,7 @@ set -euo pipefail
 DUR=${DUR:-10}
 REPS=${REPS:-2}
 SCEN=${SCEN:-put-c1 put-c16 put-c128 range-l-c16 range-l-c128}
+WARM=${WARM:-1}
 OUT=${OUT:-/tmp/kv-vs-etcd}
 BASE=${BASE:-/tmp/kv-vs-etcd-data}
 TOOLS=${TOOLS:-/tmp/kv-vs-etcd-tools}
@@ -164,8 +169,19 @@ run_bench() {
        impl, name, rep, cl, n, tot, rps, p50*1000, p90*1000, p99*1000, p999*1000, fs/wall, (fs ? pc/fs : 0), cpu/hz/wall, rss/1024, load, (err ? "YES" : "no")}' "$f.out" | tee -a "$RAW"
 }
 
+# warm runs the unmeasured warm-up (WARM above) against one cluster.
+warm() {
+  local impl=$1 rep=$2 eps
+  if [ "$impl" = etcd ]; then eps=$E_EPS; else eps=$K_EPS; fi
+  local put=(put --key-size=8 --sequential-keys --key-space-size=100000000 --val-size=256)
+  local f="$OUT/rep$rep-$impl-warm.out"
+  "$BENCH" --endpoints="$eps" --target-leader --conns=16 --clients=16 "${put[@]}" --total=20000 > "$f" 2>&1
+  "$BENCH" --endpoints="$eps" --target-leader --conns=1 --clients=1 "${put[@]}" --total=500 >> "$f" 2>&1
+  "$BENCH" --endpoints="$eps" --target-leader --conns=16 --clients=16 range kvbench-read-key --consistency=l --total=5000 >> "$f" 2>&1
+}
+
 RAW="$OUT/raw.txt"
-echo "# $(date -u +%FT%TZ) nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) DUR=$DUR REPS=$REPS $(etcd --version | head -1) node=$(node --version) RAFTKV_ARGS=${RAFTKV_ARGS:-}" > "$RAW"
+echo "# $(date -u +%FT%TZ) nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) DUR=$DUR REPS=$REPS WARM=$WARM $(etcd --version | head -1) node=$(node --version) RAFTKV_ARGS=${RAFTKV_ARGS:-}" > "$RAW"
 VAL=$(head -c 192 /dev/urandom | base64 -w0)   # 256 ASCII bytes
 for REP in $(seq "$REPS"); do
   start_etcd "$REP"; start_raftkv "$REP"
@@ -174,6 +190,7 @@ for REP in $(seq "$REPS"); do
   etcdctl --endpoints="$E_EPS" put kvbench-read-key "$VAL" >/dev/null
   etcdctl --endpoints="$K_EPS" put kvbench-read-key "$VAL" >/dev/null
   if [ $((REP % 2)) = 1 ]; then order=(etcd raftkv); else order=(raftkv etcd); fi
+  if [ "$WARM" = 1 ]; then for impl in "${order[@]}"; do warm "$impl" "$REP"; done; fi
   for s in $SCEN; do
     for impl in "${order[@]}"; do run_bench "$impl" "$s" "$REP"; done
   done
