@@ -89,6 +89,25 @@ for (const impl of impls) {
       assert.equal(await client.getAll().prefix('fruit/').count(), 0);
     });
 
+    test('an answer larger than the client windows (3 MiB) arrives whole, and so does a request of 1 MiB', async () => {
+      // grpc-js starts with 64 KiB windows: the answer goes out as the client's
+      // WINDOW_UPDATEs allow (h2/connection.ts), in frames of at most 16 KiB.
+      const value = 'v'.repeat(16 * 1024);
+      for (let i = 0; i < 192; i += 16) {
+        await Promise.all(
+          Array.from({ length: 16 }, (_, j) =>
+            client.put(`big/${String(i + j).padStart(3, '0')}`).value(value),
+          ),
+        );
+      }
+      const r = await client.getAll().prefix('big/').exec();
+      assert.equal(r.kvs.length, 192);
+      assert.ok(r.kvs.every((kv) => kv.value.toString() === value));
+      await client.put('big/one-mib').value('w'.repeat(1 << 20));
+      assert.equal((await client.get('big/one-mib').string())?.length, 1 << 20);
+      await client.delete().prefix('big/');
+    });
+
     test('revisions in headers and key values', async () => {
       const p1 = await client.put('rev').value('1').exec();
       const p2 = await client.put('rev').value('2').exec();
