@@ -13,6 +13,7 @@ import {
   StaticEntries,
 } from './hpack.ts';
 import { HuffmanCodeLengths, HuffmanCodes, huffmanDecode, HuffmanEos } from './huffman.ts';
+import { concatBytes } from '../../raft/util.ts';
 
 type Field = [string, string];
 
@@ -20,16 +21,6 @@ function hex(s: string): Uint8Array {
   const digits = s.replace(/\s+/g, '');
   const out = new Uint8Array(digits.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
   return out;
 }
 
@@ -464,7 +455,7 @@ describe('huffmanDecode', () => {
       .tuple(latin1, fc.nat(), fc.integer({ min: 0, max: 0xff }), fc.nat(3))
       .map(([s, at, byte, how]) => {
         const b = naiveHuffmanEncode(s);
-        if (how === 0 || b.length === 0) return concat([b, Uint8Array.of(byte)]);
+        if (how === 0 || b.length === 0) return concatBytes([b, Uint8Array.of(byte)]);
         const i = at % b.length;
         if (how === 1) return b.subarray(0, i);
         b[i] = byte;
@@ -487,9 +478,14 @@ function withTable(n: number, opts: ConstructorParameters<typeof HpackDecoder>[0
   const fields = Array.from({ length: n }, (_, i) => {
     const name = `x${i}`;
     const value = String(i);
-    return concat([Uint8Array.of(0x40, name.length), ascii(name), Uint8Array.of(1), ascii(value)]);
+    return concatBytes([
+      Uint8Array.of(0x40, name.length),
+      ascii(name),
+      Uint8Array.of(1),
+      ascii(value),
+    ]);
   });
-  d.decode(concat(fields));
+  d.decode(concatBytes(fields));
   return d;
 }
 
@@ -581,7 +577,7 @@ describe('HpackDecoder', () => {
   test('an entry larger than the table empties it and is not added', () => {
     const d = withTable(2, { maxTableSize: 100 });
     const big = 'v'.repeat(70); // 1 + 70 + 32 > 100
-    const block = concat([hex('40 0161 46'), ascii(big)]);
+    const block = concatBytes([hex('40 0161 46'), ascii(big)]);
     assert.deepEqual(pairs(d.decode(block)), [['a', big]]);
     assert.deepEqual(d.tableEntries(), []);
     assert.equal(d.tableSize, 0);
@@ -593,7 +589,7 @@ describe('HpackDecoder', () => {
     for (let i = 0; i < 100; i++) {
       const name = `y${i % 10}`;
       const value = String(i % 10);
-      d.decode(concat([Uint8Array.of(0x40, 2), ascii(name), Uint8Array.of(1), ascii(value)]));
+      d.decode(concatBytes([Uint8Array.of(0x40, 2), ascii(name), Uint8Array.of(1), ascii(value)]));
       const want: Field[] = [];
       for (let j = i; j >= Math.max(0, i - 19); j--) want.push([`y${j % 10}`, String(j % 10)]);
       assert.deepEqual(d.tableEntries(), want, `after ${i + 1}`);
@@ -617,14 +613,14 @@ describe('HpackDecoder', () => {
     const d = new HpackDecoder({ maxHeaderListSize: 100 });
     const value = 'v'.repeat(40);
     const field = (name: string) =>
-      concat([
+      concatBytes([
         Uint8Array.of(0x40, name.length),
         ascii(name),
         Uint8Array.of(value.length),
         ascii(value),
       ]);
     // Each field is 1 + 40 + 32 = 73: the second passes the limit, the third is indexed too.
-    const block = concat([field('a'), field('b'), field('c')]);
+    const block = concatBytes([field('a'), field('b'), field('c')]);
     assert.throws(
       () => d.decode(block),
       hpackError(HpackErrorCode.HEADER_LIST_TOO_LARGE, /header list size 219 exceeds limit 100/),
@@ -645,7 +641,7 @@ describe('HpackDecoder', () => {
     const long = 'x'.repeat(300) + '\u00e9\u00ff\u0080';
     const bytes = Uint8Array.from(long, (c) => c.charCodeAt(0));
     assert.equal(long.length, 303); // 127 + 0x30 + 1 * 128
-    const block = concat([hex('00 0161 7fb0 01'), bytes]);
+    const block = concatBytes([hex('00 0161 7fb0 01'), bytes]);
     assert.deepEqual(pairs(d.decode(block)), [['a', long]]);
   });
 });
@@ -658,11 +654,11 @@ describe('encodeHeaders', () => {
     // content-type is static 31: 4-bit prefix 15, then 16.
     assert.deepEqual(
       encodeHeaders([['content-type', 'application/grpc']]),
-      concat([hex('0f10 10'), ascii('application/grpc')]),
+      concatBytes([hex('0f10 10'), ascii('application/grpc')]),
     );
     assert.deepEqual(
       encodeHeaders([['grpc-status', '0']]),
-      concat([hex('00 0b'), ascii('grpc-status'), hex('01 30')]),
+      concatBytes([hex('00 0b'), ascii('grpc-status'), hex('01 30')]),
     );
     assert.deepEqual(encodeHeaders([]), new Uint8Array(0));
   });
@@ -742,7 +738,7 @@ function headerBlocks(bytes: Uint8Array): Uint8Array[] {
     }
     pending.push(bytes.subarray(start, end));
     if (flags & Flag.END_HEADERS) {
-      blocks.push(concat(pending));
+      blocks.push(concatBytes(pending));
       pending = [];
     }
   }
@@ -759,10 +755,10 @@ async function captureRequests(
   const server = net.createServer((socket) => {
     const settings = Uint8Array.of(0, 0, 0, FrameType.SETTINGS, 0, 0, 0, 0, 0);
     const ack = Uint8Array.of(0, 0, 0, FrameType.SETTINGS, Flag.ACK, 0, 0, 0, 0);
-    socket.write(concat([settings, ack]));
+    socket.write(concatBytes([settings, ack]));
     socket.on('data', (chunk: Uint8Array) => {
       chunks.push(chunk);
-      if (headerBlocks(concat(chunks)).length >= requests.length) done();
+      if (headerBlocks(concatBytes(chunks)).length >= requests.length) done();
     });
   });
   server.listen(0, '127.0.0.1');
@@ -781,7 +777,7 @@ async function captureRequests(
     client.destroy();
     server.close();
   }
-  return { blocks: headerBlocks(concat(chunks)), authority };
+  return { blocks: headerBlocks(concatBytes(chunks)), authority };
 }
 
 test(
