@@ -71,11 +71,22 @@ export const SyncWriteMaxBytes = 256 * 1024;
 
 const resolved = Promise.resolve();
 
+/** closedError is what a write or sync on a closed file rejects with: EBADF, as the OS says. */
+function closedError(op: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(
+    `EBADF: bad file descriptor, ${op} on a closed file`,
+  );
+  err.code = 'EBADF';
+  return err;
+}
+
 class NodeFile implements WalFile {
   constructor(private readonly fh: FileHandle) {}
 
   write(data: Uint8Array, position: number): Promise<void> {
     if (data.length > SyncWriteMaxBytes) return this.writeAsync(data, position);
+    // A closed FileHandle's fd is -1, which node:fs refuses with a RangeError, not EBADF.
+    if (this.fh.fd < 0) return Promise.reject(closedError('write'));
     try {
       let done = 0;
       while (done < data.length) {
@@ -97,6 +108,7 @@ class NodeFile implements WalFile {
 
   datasync(): Promise<void> {
     // The callback API: cheaper than FileHandle.datasync()'s promise machinery.
+    if (this.fh.fd < 0) return Promise.reject(closedError('fdatasync'));
     return new Promise((resolve, reject) =>
       fdatasync(this.fh.fd, (err) => (err === null ? resolve() : reject(err))),
     );
