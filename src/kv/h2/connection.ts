@@ -455,7 +455,6 @@ export class H2Connection {
     if (end) {
       s.remoteEnded = true;
       if (!s.closed) s.onEnd?.();
-      this.maybeForget(s);
     } else if (!s.closed && s.recvWindow <= this.streamWindow / 2) {
       this.frame(FrameType.WindowUpdate, 0, id, u32(this.streamWindow - s.recvWindow));
       s.recvWindow = this.streamWindow;
@@ -508,7 +507,6 @@ export class H2Connection {
       if (s.remoteEnded || !endStream) return this.resetStream(s, H2Error.ProtocolError);
       s.remoteEnded = true;
       if (!s.closed) s.onEnd?.();
-      this.maybeForget(s);
       return;
     }
     // HEADERS on a closed stream: trailers still in flight when we answered early and
@@ -530,7 +528,6 @@ export class H2Connection {
     if (!wellFormed(headers)) return this.resetStream(stream, H2Error.ProtocolError);
     this.handler.onRequest(stream, headers);
     if (endStream && !stream.closed) stream.onEnd?.();
-    this.maybeForget(stream);
   }
 
   // ---- writing ------------------------------------------------------------------------
@@ -590,10 +587,6 @@ export class H2Connection {
     if (!s.remoteEnded) this.frame(FrameType.RstStream, 0, s.id, u32(H2Error.NoError));
     s.closed = true;
     this.streams.delete(s.id);
-  }
-
-  private maybeForget(s: H2Stream): void {
-    if (s.closed) this.streams.delete(s.id);
   }
 
   /** resetStream ends s with RST_STREAM(code): a stream error. */
