@@ -3,9 +3,10 @@
 // transfer, and the proposals that must fail rather than resolve with someone else's result.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { discardLogger } from '../raft/logger.ts';
 import { MessageType } from '../raftpb/types.ts';
 import { ErrLeaderChanged, ErrNotLeader } from './errors.ts';
-import type { MemoryDurableStorage } from './memory_storage.ts';
+import { MemoryDurableStorage } from './memory_storage.ts';
 import type { Node } from './node.ts';
 import { Cluster, FakeClock, bytes } from './testkit.ts';
 import type { ClusterOptions } from './testkit.ts';
@@ -146,6 +147,46 @@ for (const asyncStorageWrites of [true, false]) {
       assert.ok(c.machine(f.id).applied.includes('w1'), 'the read waited for the write');
       assert.ok(f.status().appliedIndex >= index);
       await c.closeAll();
+    });
+
+    void it('keeps routine notices of raft about completed writes out of info', async () => {
+      const lines: Record<'debug' | 'info', string[]> = { debug: [], info: [] };
+      const logger = {
+        ...discardLogger,
+        debug: (m: string) => void lines.debug.push(m),
+        info: (m: string) => void lines.info.push(m),
+      };
+      const c = new Cluster([1, 2, 3], { ...options, logger });
+      clusters.push(c);
+      // Writes that take a while, so that a commit-only HardState write is issued while the
+      // writes of entries are still in flight: when both complete, raft notices that the
+      // entry the second one names has already left its unstable log.
+      const slow = { beforeSave: () => new Promise<void>((r) => setTimeout(r, 5)) };
+      for (const id of c.ids) await clock.settled(c.start(id, {}, new MemoryDurableStorage(slow)));
+      const leader = await c.waitLeader(clock);
+      // Proposals in waves: each wave's entries and its commit are written while the writes
+      // before them are still in flight.
+      for (let wave = 0; wave < 10; wave++) {
+        const ps = Array.from({ length: 4 }, (_, i) => leader.propose(bytes(`w${wave}.${i}`)));
+        await clock.settled(Promise.all(ps));
+      }
+      await converged(c);
+      const routine = /missing from unstable log; ignoring$/;
+      assert.deepEqual(
+        lines.info.filter((m) => routine.test(m)),
+        [],
+      );
+      if (asyncStorageWrites) {
+        assert.ok(
+          lines.debug.some((m) => routine.test(m)),
+          'the notice came, at debug',
+        );
+      }
+      assert.ok(
+        lines.info.some((m) => m.includes('became leader')),
+        'other info lines stay',
+      );
+      await clock.settled(c.closeAll());
     });
   });
 }

@@ -181,7 +181,29 @@ export function raftConfig(o: ResolvedOptions, applied: number): Config {
     applied,
     asyncStorageWrites: o.asyncStorageWrites,
     disableProposalForwarding: !o.forwardProposals,
-    logger: o.logger,
+    logger: o.asyncStorageWrites ? withRoutineWriteNotices(o.logger) : o.logger,
+  };
+}
+
+/**
+ * ROUTINE_WRITE_NOTICE matches raft's notice that a completed write named an entry no longer
+ * in its unstable log. With asynchronous storage writes this is routine, not a problem: a
+ * write that carries only a new HardState (say, the commit index) while entries are still
+ * being written names the last of those entries, and when it completes after them (one
+ * fsync makes both durable) they have already left the unstable log. Raft ignores it, as it
+ * must; at info level it was one line per few dozen proposals under load.
+ */
+const ROUTINE_WRITE_NOTICE = /^entry at index \d+ missing from unstable log; ignoring$/;
+
+/** withRoutineWriteNotices passes everything to logger, but ROUTINE_WRITE_NOTICE at debug. */
+export function withRoutineWriteNotices(logger: Logger): Logger {
+  return {
+    debug: (m) => logger.debug(m),
+    info: (m) => (ROUTINE_WRITE_NOTICE.test(m) ? logger.debug(m) : logger.info(m)),
+    warning: (m) => logger.warning(m),
+    error: (m) => logger.error(m),
+    fatal: (m) => logger.fatal(m),
+    panic: (m) => logger.panic(m),
   };
 }
 
