@@ -1,7 +1,8 @@
 // Benchmark dispatcher: `npm run bench -- <suite> [args...]`.
 // Suites: core (raw-3node-pump), codec (raftpb encode/decode), transport (TCP, 2 processes),
 // wal (durable entries/s with group commit), onenode, quorum, kv (raftkv vs etcd, 3 processes),
-// grpc (raftkv's gRPC servers: its own HTTP/2, node:http2 and grpc-js, in process).
+// grpc (raftkv's gRPC servers: its own HTTP/2, node:http2 and grpc-js, in process),
+// profile (CPU flame graphs of a 3-process raftkv cluster under puts: bench/profile-kv.sh).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
@@ -13,6 +14,7 @@ const suites: Record<string, () => Promise<{ default: (args: string[]) => Promis
   kv: () => import('./kv.ts'),
   grpc: () => import('./grpc.ts'),
   scale: () => import('./scale.ts'),
+  profile: () => import('./flame.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);
