@@ -2,7 +2,8 @@
 // Suites: core (raw-3node-pump), codec (raftpb encode/decode), transport (TCP, 2 processes),
 // wal (durable entries/s with group commit), onenode, quorum, kv (raftkv vs etcd, 3 processes),
 // grpc (raftkv's gRPC servers: its own HTTP/2, node:http2 and grpc-js, in process),
-// profile (CPU flame graphs of a 3-process raftkv cluster under puts: bench/profile-kv.sh).
+// profile (CPU flame graphs of a 3-process raftkv cluster under puts: bench/profile-kv.sh),
+// putcodec (raftkv's hand-written put codecs against protobufjs).
 const suites: Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>> = {
   core: () => import('./core.ts'),
   pump: () => import('./pump.ts'),
@@ -15,6 +16,7 @@ const suites: Record<string, () => Promise<{ default: (args: string[]) => Promis
   grpc: () => import('./grpc.ts'),
   scale: () => import('./scale.ts'),
   profile: () => import('./flame.ts'),
+  putcodec: () => import('./put_codec.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -4,7 +4,8 @@
  * bytes it arrived in (a length-delimited field holding an embedded message is the
  * message's own encoding), so proposing costs no re-encoding.
  */
-import { codec } from './codec.ts';
+import { asBuffer, codec } from './codec.ts';
+import { decodePutCommand } from './put_codec.ts';
 import type { DeleteRangeRequest, MemberAttributes, PutRequest, TxnRequest } from './types.ts';
 
 /** Command is the decoded raftkv.Command; `op` names the member that is set. */
@@ -67,5 +68,5 @@ export function encodeCommand(cmd: Command): Uint8Array {
 
 /** decodeCommand decodes entry data; it throws a RangeError for anything else. */
 export function decodeCommand(data: Uint8Array): Command {
-  return commandCodec.decode(data);
+  return decodePutCommand(asBuffer(data)) ?? commandCodec.decode(data);
 }

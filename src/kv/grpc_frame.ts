@@ -26,7 +26,12 @@ export class UnaryMessageReader {
   private readonly path: string;
   private readonly maxBytes: number;
   private readonly encoding: string;
-  private chunks: Uint8Array[] = [];
+  /**
+   * first and rest are the chunks pushed and not yet joined; rest is made only for a
+   * request in more than one chunk (most come in one DATA frame).
+   */
+  private first: Uint8Array | undefined = undefined;
+  private rest: Uint8Array[] | undefined = undefined;
   private received = 0;
   /** length is the message's length once its prefix is in; -1 before. */
   private length = -1;
@@ -43,7 +48,8 @@ export class UnaryMessageReader {
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     if (this.message !== undefined) throw this.secondMessage();
-    this.chunks.push(chunk);
+    if (this.first === undefined) this.first = chunk;
+    else (this.rest ??= []).push(chunk);
     this.received += chunk.length;
     if (this.length < 0) {
       if (this.received < PrefixBytes) return;
@@ -52,9 +58,8 @@ export class UnaryMessageReader {
     const total = PrefixBytes + this.length;
     if (this.received < total) return;
     if (this.received > total) throw this.secondMessage();
-    const all = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : this.joined();
-    this.message = all.subarray(PrefixBytes);
-    this.chunks = [];
+    this.message = this.joined().subarray(PrefixBytes);
+    this.first = undefined;
   }
 
   /** end is called when the stream ends; it returns the message. */
@@ -73,8 +78,8 @@ export class UnaryMessageReader {
   }
 
   private readPrefix(): void {
-    const head = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : this.joined();
-    this.chunks = [head];
+    const head = this.joined();
+    this.first = head;
     const view = new DataView(head.buffer, head.byteOffset, PrefixBytes);
     const flag = view.getUint8(0);
     const length = view.getUint32(1, BigEndian);
@@ -102,10 +107,16 @@ export class UnaryMessageReader {
     this.length = length;
   }
 
+  /** joined returns the chunks pushed as one array, and leaves rest empty. */
   private joined(): Uint8Array {
+    const first = this.first as Uint8Array;
+    const rest = this.rest;
+    if (rest === undefined) return first;
+    this.rest = undefined;
     const out = new Uint8Array(this.received);
-    let at = 0;
-    for (const c of this.chunks) {
+    out.set(first, 0);
+    let at = first.length;
+    for (const c of rest) {
       out.set(c, at);
       at += c.length;
     }

@@ -76,13 +76,12 @@ export abstract class UnaryCall extends Cancel {
   /** end: the request is whole; the service is called. */
   end(): void {
     if (this.answered || this.cancelled) return;
-    const m = this.method.definition;
     const handler = this.method.handler as NonNullable<GrpcMethod['handler']>;
     let pending: Promise<object>;
     try {
       const msg = this.reader.end();
       const raw = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.length);
-      const req = decodeRequest(this.svc, m, raw);
+      const req = decodeRequest(this.svc, this.method, raw);
       pending = handler(req as never, raw, { cancel: this, timeoutMs: this.timeoutMs });
     } catch (err) {
       this.fail(err);
@@ -99,7 +98,7 @@ export abstract class UnaryCall extends Cancel {
   private succeed(res: object): void {
     let msg: Uint8Array;
     try {
-      msg = this.method.definition.responseSerialize(res);
+      msg = this.method.serialize(res);
     } catch (err) {
       this.fail(err);
       return;
