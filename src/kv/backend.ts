@@ -3,11 +3,15 @@
  * (src/node) provides it through nodeBackend() (node_backend.ts); LocalBackend
  * (local_backend.ts) is a single-member implementation on RawNode for tests and `local`.
  */
+import type { AbortLike } from '../node/waiter.ts';
 
 /** BackendWaitOptions is the `{ signal }` of every backend call that waits. */
 export interface BackendWaitOptions {
-  /** Aborting it rejects the call with `signal.reason`; a proposal may still be applied. */
-  signal?: AbortSignal | undefined;
+  /**
+   * Aborting it rejects the call with `signal.reason`; a proposal may still be applied. An
+   * AbortSignal, or any AbortLike (KvService passes its RequestCall).
+   */
+  signal?: AbortLike | undefined;
 }
 
 /** BackendStatus is the member's raft state as the API reports it. */

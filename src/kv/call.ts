@@ -3,6 +3,7 @@
  * client's deadline on the service's DeadlineWheel, and the caller's way to cancel it (an
  * AbortSignal, or a Cancel for servers that track their requests themselves).
  */
+import type { AbortLike } from '../node/waiter.ts';
 import type { DeadlineWheel, Expiring, Slot } from './deadlines.ts';
 
 /**
@@ -47,15 +48,25 @@ export const Expiry = { None: 0, Timeout: 1, Deadline: 2 } as const;
 export type Expiry = (typeof Expiry)[keyof typeof Expiry];
 
 /**
- * RequestCall is one running request: `signal` aborts when the caller cancels, the request
- * timeout passes or the client's deadline does. finish() must be called when it ends.
+ * RequestCall is one running request. It aborts when the caller cancels, the request timeout
+ * passes or the client's deadline does; finish() must be called when it ends. It is itself
+ * the AbortLike its waits take (the Node's Waiter, Deferred), so that a put makes no
+ * AbortController, EventTarget and listener map: `signal` makes a real AbortSignal only for
+ * the waits that need one (a retry's backoff).
  */
-export class RequestCall implements Expiring {
+export class RequestCall implements Expiring, AbortLike {
   slot: Slot | undefined = undefined;
   index = 0;
   /** expired tells which limit ended the call, if one did. */
   expired: Expiry = Expiry.None;
-  private readonly ac = new AbortController();
+  /** aborted turns true when the call is cancelled, times out or passes its deadline. */
+  aborted = false;
+  /** reason is why the call aborted. */
+  reason: unknown = undefined;
+  /** listeners are the waits to tell when the call aborts. */
+  private listeners: (() => void)[] | undefined = undefined;
+  /** ac backs `signal`, made on its first use. */
+  private ac: AbortController | undefined = undefined;
   private readonly o: CallOptions;
   private readonly wheel: DeadlineWheel;
   private readonly limit: Expiry;
@@ -71,20 +82,36 @@ export class RequestCall implements Expiring {
     this.limitMs = byClient ? client : requestTimeoutMs;
     wheel.add(this, this.limitMs);
     if (o.cancel !== undefined) {
-      if (o.cancel.cancelled) this.ac.abort(o.cancel.reason);
-      else o.cancel.onCancel = (reason) => this.ac.abort(reason);
+      if (o.cancel.cancelled) this.abort(o.cancel.reason);
+      else o.cancel.onCancel = (reason) => this.abort(reason);
     }
     const caller = o.signal;
     if (caller !== undefined) {
-      this.onAbort = () => this.ac.abort(caller.reason);
+      this.onAbort = () => this.abort(caller.reason);
       if (caller.aborted) this.onAbort();
       else caller.addEventListener('abort', this.onAbort, { once: true });
     }
   }
 
-  /** signal is what the request's waits take. */
+  /** signal is an AbortSignal that aborts with the call, for waits that need a real one. */
   get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      this.ac = new AbortController();
+      if (this.aborted) this.ac.abort(this.reason);
+    }
     return this.ac.signal;
+  }
+
+  /** addEventListener is AbortLike's: listener is called once, when the call aborts. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.listeners === undefined) this.listeners = [listener];
+    else if (!this.listeners.includes(listener)) this.listeners.push(listener);
+  }
+
+  /** removeEventListener is AbortLike's. */
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners?.splice(i, 1);
   }
 
   /** callerAborted reports whether the caller cancelled (signal or Cancel). */
@@ -103,7 +130,7 @@ export class RequestCall implements Expiring {
   expire(): void {
     this.expired = this.limit;
     const what = this.limit === Expiry.Deadline ? 'client deadline' : 'request timeout';
-    this.ac.abort(new Error(`${what} of ${this.limitMs} ms passed`));
+    this.abort(new Error(`${what} of ${this.limitMs} ms passed`));
   }
 
   /** finish leaves the wheel and unhooks from the caller. */
@@ -111,5 +138,28 @@ export class RequestCall implements Expiring {
     this.wheel.remove(this);
     if (this.o.cancel !== undefined) this.o.cancel.onCancel = undefined;
     if (this.onAbort !== undefined) this.o.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  /**
+   * abort aborts the call once: its listeners, then `signal`'s, hear it. Like an
+   * EventTarget, a listener that throws does not stop the others; its error is reported as
+   * uncaught.
+   */
+  private abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const l of listeners ?? []) {
+      try {
+        l();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    this.ac?.abort(reason);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { StateMachine } from '../node/interfaces.ts';
+import type { AbortLike } from '../node/waiter.ts';
 import { ErrLeaderChanged, ErrNodeClosed, ErrNodeStopped } from '../node/errors.ts';
 import { RawNode } from '../raft/rawnode.ts';
 import type { Ready, SoftState } from '../raft/ready.ts';
@@ -108,12 +109,13 @@ export class LocalBackend implements RaftBackend {
   async propose(cmd: Uint8Array, options: BackendWaitOptions = {}): Promise<unknown> {
     const refused = this.refusal();
     if (refused !== undefined) throw refused;
-    options.signal?.throwIfAborted();
+    // A wait rejects with signal.reason as it is, whatever its type (see STYLE.md).
+    if (options.signal?.aborted === true) throw options.signal.reason;
     this.rn.propose(cmd); // throws ErrProposalDropped
     return await this.track(options.signal);
   }
 
-  private track(signal: AbortSignal | undefined): Promise<unknown> {
+  private track(signal: AbortLike | undefined): Promise<unknown> {
     const index = this.rn.raft.raftLog.lastIndex();
     const d = new Deferred<unknown>(signal, () => this.proposals.delete(index));
     if (!d.settled) this.proposals.set(index, { term: this.rn.raft.term, d });
@@ -213,7 +215,7 @@ export class LocalBackend implements RaftBackend {
     this.rejectAll(new ErrNodeClosed());
   }
 
-  private async confChange(type: ConfChangeType, id: number, signal?: AbortSignal): Promise<void> {
+  private async confChange(type: ConfChangeType, id: number, signal?: AbortLike): Promise<void> {
     const refused = this.refusal();
     if (refused !== undefined) throw refused;
     this.rn.proposeConfChange({ type, nodeId: id, id: 0 }); // throws ErrProposalDropped

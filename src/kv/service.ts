@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BackendErrorCode, errorCode } from './backend.ts';
 import type { RaftBackend } from './backend.ts';
+import type { AbortLike } from '../node/waiter.ts';
 import { Expiry, RequestCall } from './call.ts';
 import type { CallOptions } from './call.ts';
 import { encodeCommand, wrapCommand } from './command.ts';
@@ -153,19 +154,25 @@ export class KvService {
     });
   }
 
-  private async write(
+  /** write proposes a write request; not async itself, see propose. */
+  private write(
     kind: CommandKind,
     request: PutRequest | DeleteRangeRequest | TxnRequest,
     raw: Uint8Array | undefined,
-    signal: AbortSignal,
+    signal: RequestCall,
   ): Promise<Write> {
     const cmd = raw !== undefined ? wrapCommand(kind, raw) : encodeCommand({ [kind]: request });
     if (cmd.length > this.limits.maxRequestBytes) throw Etcd.requestTooLarge();
-    const result = (await this.propose(cmd, signal)) as ApplyResult;
+    return this.propose(cmd, signal, this.toWrite);
+  }
+
+  /** toWrite turns the state machine's result of a write into the write's answer. */
+  private readonly toWrite = (applied: unknown): Write => {
+    const result = applied as ApplyResult;
     if (result instanceof KvError) throw result;
     if (result === undefined) throw new KvError(GrpcCode.INTERNAL, 'raftkv: write had no result');
     return { ...result, header: this.header(result.header?.revision) };
-  }
+  };
 
   /** publish proposes this member's attributes (name, client URLs) through raft. */
   publish(name: string, clientUrls: readonly string[], o: CallOptions = {}): Promise<void> {
@@ -275,13 +282,14 @@ export class KvService {
   }
 
   /**
-   * call runs one request under a signal that aborts when the caller cancels, the request
-   * timeout passes or the client's deadline does, and turns what it throws into a KvError.
+   * call runs one request under a RequestCall (the AbortLike its waits take) that aborts
+   * when the caller cancels, the request timeout passes or the client's deadline does, and
+   * turns what it throws into a KvError.
    */
-  private async call<T>(o: CallOptions, f: (signal: AbortSignal) => Promise<T> | T): Promise<T> {
+  private async call<T>(o: CallOptions, f: (signal: RequestCall) => Promise<T> | T): Promise<T> {
     const c = new RequestCall(o, this.deadlines, this.requestTimeoutMs);
     try {
-      return await f(c.signal);
+      return await f(c);
     } catch (err) {
       if (c.callerAborted) throw c.callerReason;
       throw this.toKvError(err, c.expired);
@@ -327,7 +335,7 @@ export class KvService {
     return new KvError(GrpcCode.INTERNAL, `raftkv: internal error: ${msg}`, { cause: err });
   }
 
-  private waitForLeader(signal: AbortSignal): Promise<true> {
+  private waitForLeader(signal: AbortLike): Promise<true> {
     const b = this.backend;
     return waitFor(
       (l) => b.onLeaderChange(l),
@@ -336,21 +344,45 @@ export class KvService {
     );
   }
 
-  private async linearize(signal: AbortSignal): Promise<void> {
+  private async linearize(signal: AbortLike): Promise<void> {
     await this.waitForLeader(signal);
     await this.backend.readIndex({ signal });
   }
 
-  /** propose sends one command through raft, counted in proposalStats. */
-  private async propose(cmd: Uint8Array, signal: AbortSignal): Promise<unknown> {
+  /**
+   * propose sends one command through raft, counted in proposalStats, until it is applied,
+   * and resolves with map(result), or the result without a map. A proposal that raft
+   * dropped or that lost its log slot to another leader was not applied, so it is retried
+   * (with backoff, after a leader is known) until the signal aborts. One async function,
+   * and no wait for a leader that is known: each async layer and await costs a put a few
+   * hundred bytes of garbage.
+   */
+  private async propose<T = unknown>(
+    cmd: Uint8Array,
+    signal: RequestCall,
+    map?: (result: unknown) => T,
+  ): Promise<T> {
     const stats = this.proposalStats;
     const start = performance.now();
     let failed = true;
     stats.pending++;
     try {
-      const result = await this.proposeRetrying(cmd, signal);
-      failed = false;
-      return result;
+      for (let backoffMs = 5; ; backoffMs = Math.min(backoffMs * 2, 200)) {
+        if (this.backend.status().leader === 0) await this.waitForLeader(signal);
+        let result: unknown;
+        try {
+          result = await this.backend.propose(cmd, { signal });
+        } catch (err) {
+          const code = errorCode(err);
+          const retry =
+            code === BackendErrorCode.ProposalDropped || code === BackendErrorCode.LeaderChanged;
+          if (!retry || signal.aborted) throw err;
+          await delay(backoffMs, undefined, { signal: signal.signal });
+          continue;
+        }
+        failed = false;
+        return map === undefined ? (result as T) : map(result);
+      }
     } finally {
       stats.pending--;
       if (failed) stats.failed++;
@@ -362,26 +394,6 @@ export class KvService {
           throw err;
         });
       }
-    }
-  }
-
-  /**
-   * proposeRetrying proposes cmd until it is applied. A proposal that raft dropped or that
-   * lost its log slot to another leader was not applied, so it is retried (with backoff,
-   * after a leader is known) until the signal aborts.
-   */
-  private async proposeRetrying(cmd: Uint8Array, signal: AbortSignal): Promise<unknown> {
-    for (let backoffMs = 5; ; backoffMs = Math.min(backoffMs * 2, 200)) {
-      await this.waitForLeader(signal);
-      try {
-        return await this.backend.propose(cmd, { signal });
-      } catch (err) {
-        const code = errorCode(err);
-        const retry =
-          code === BackendErrorCode.ProposalDropped || code === BackendErrorCode.LeaderChanged;
-        if (!retry || signal.aborted) throw err;
-      }
-      await delay(backoffMs, undefined, { signal });
     }
   }
 }

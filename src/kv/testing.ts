@@ -20,6 +20,7 @@ import type {
   TxnRequest,
 } from './types.ts';
 import { Deferred } from './wait.ts';
+import type { AbortLike } from '../node/waiter.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -111,7 +112,7 @@ export class StubBackend implements RaftBackend {
     this.held = undefined;
   }
 
-  private async gate(signal: AbortSignal | undefined): Promise<void> {
+  private async gate(signal: AbortLike | undefined): Promise<void> {
     if (this.held === undefined) return;
     const d = new Deferred<void>(signal);
     void this.held.promise.then(() => d.resolve());

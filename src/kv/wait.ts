@@ -1,7 +1,9 @@
 /**
  * Small waiting helpers of raftkv, after denoland/std `async/deadline.ts`: every wait takes
- * an AbortSignal, rejects with `signal.reason` and removes its listener once settled.
+ * an AbortSignal (or an AbortLike), rejects with `signal.reason` and removes its listener
+ * once settled.
  */
+import type { AbortLike } from '../node/waiter.ts';
 
 /**
  * Deferred is a promise with its settle functions. With a signal it rejects with
@@ -12,10 +14,10 @@ export class Deferred<T> {
   readonly promise: Promise<T>;
   private settleFn!: (ok: boolean, v: unknown) => void;
   private done = false;
-  private readonly signal: AbortSignal | undefined;
+  private readonly signal: AbortLike | undefined;
   private readonly onAbortFn: (() => void) | undefined;
 
-  constructor(signal?: AbortSignal, onAbort?: () => void) {
+  constructor(signal?: AbortLike, onAbort?: () => void) {
     this.promise = new Promise<T>((resolve, reject) => {
       // A wait rejects with signal.reason as it is, whatever its type (see STYLE.md).
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
@@ -65,7 +67,7 @@ export class Deferred<T> {
 export function waitFor<T>(
   subscribe: (listener: () => void) => () => void,
   check: () => T | undefined,
-  signal?: AbortSignal,
+  signal?: AbortLike,
 ): Promise<T> {
   const first = check();
   if (first !== undefined) return Promise.resolve(first);

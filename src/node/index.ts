@@ -6,7 +6,7 @@ export { Node } from './node.ts';
 export type { LeaderChange, NodeBrief, NodeEvents, NodeStatus } from './events.ts';
 export type { NodeOptions, PeerAddress, RaftTuning } from './options.ts';
 export type { SnapshotEvent } from './apply.ts';
-export type { WaitOptions } from './waiter.ts';
+export type { AbortLike, WaitOptions } from './waiter.ts';
 export type { DurableStorage, StateMachine, Transport, TransportHandler } from './interfaces.ts';
 export {
   ErrLeaderChanged,

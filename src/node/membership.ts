@@ -12,6 +12,7 @@ import type { ErrNotLeader } from './errors.ts';
 import { isJoint } from './peers.ts';
 import type { ProposalTracker } from './proposals.ts';
 import { Waiter } from './waiter.ts';
+import type { AbortLike } from './waiter.ts';
 
 /** MembershipHost is what membership changes need from their Node. */
 export interface MembershipHost {
@@ -19,7 +20,7 @@ export interface MembershipHost {
   readonly tracker: ProposalTracker;
   readonly applier: Applier;
   /** until resolves once check() returns a value, re-checked as the node makes progress. */
-  until<T>(check: () => T | undefined, signal: AbortSignal | undefined): Promise<T>;
+  until<T>(check: () => T | undefined, signal: AbortLike | undefined): Promise<T>;
   /** leaderOnly returns ErrNotLeader unless this node leads. */
   leaderOnly(): ErrNotLeader | undefined;
   kick(): void;
@@ -39,7 +40,7 @@ export async function runConfChange(
   h: MembershipHost,
   change: ConfChangeSingle,
   address: string | undefined,
-  signal: AbortSignal | undefined,
+  signal: AbortLike | undefined,
 ): Promise<ConfState> {
   await h.until(() => confChangeAllowed(h), signal);
   const r = h.rawNode.raft;

@@ -30,7 +30,7 @@ import type { LoopHost } from './ready_loop.ts';
 import { runConfChange, transferOutcome, transferTarget } from './membership.ts';
 import type { MembershipHost } from './membership.ts';
 import { Condition, Waiter } from './waiter.ts';
-import type { WaitOptions } from './waiter.ts';
+import type { AbortLike, WaitOptions } from './waiter.ts';
 import type { LeaderChange, NodeBrief, NodeEvents, NodeStatus } from './events.ts';
 
 /** dropSettled removes from batch, in place, the proposals already settled (aborted). */
@@ -526,7 +526,7 @@ export class Node extends EventEmitter<NodeEvents> {
   // Waiting, failing, shutting down
 
   /** until resolves once check() returns a value (and rejects if it throws). */
-  private until<T>(check: () => T | undefined, signal: AbortSignal | undefined): Promise<T> {
+  private until<T>(check: () => T | undefined, signal: AbortLike | undefined): Promise<T> {
     const c = new Condition<T>(check, signal);
     if (!c.poll()) {
       const cond = c as Condition<unknown>;

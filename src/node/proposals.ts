@@ -26,6 +26,7 @@ import { decodeEnvelope } from './envelope.ts';
 import { ErrLeaderChanged, ErrOutcomeUnknown } from './errors.ts';
 import { IndexQueue } from './index_queue.ts';
 import { Waiter } from './waiter.ts';
+import type { AbortLike } from './waiter.ts';
 
 /** Tracked is one proposal waiting for its entry. index 0 means "not in the log yet". */
 export interface Tracked {
@@ -48,7 +49,7 @@ export class Proposal extends Waiter<unknown> implements Tracked {
   /** data is the application's bytes until they are in an envelope (then empty). */
   data: Uint8Array;
 
-  constructor(seq: number, data: Uint8Array, signal?: AbortSignal, onAbort?: () => void) {
+  constructor(seq: number, data: Uint8Array, signal?: AbortLike, onAbort?: () => void) {
     super(signal, onAbort);
     this.seq = seq;
     this.data = data;

@@ -3,10 +3,26 @@
  * block of everything in the Node that waits (after denoland/std `async/deadline.ts`).
  */
 
+/**
+ * AbortLike is the part of an AbortSignal that a wait uses: an AbortSignal is one. A caller
+ * that already tracks its request's life (raftkv's RequestCall) can be its own AbortLike
+ * instead of making an AbortController, an EventTarget and a listener map per request.
+ * Listeners are called once, when it aborts, and may be removed before.
+ */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options: { once: true }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** WaitOptions is the `{ signal }` that every waiting Node method takes. */
 export interface WaitOptions {
-  /** Aborting it rejects the wait with `signal.reason`; it never undoes a proposal. */
-  signal?: AbortSignal | undefined;
+  /**
+   * Aborting it rejects the wait with `signal.reason`; it never undoes a proposal. An
+   * AbortSignal, or any AbortLike.
+   */
+  signal?: AbortLike | undefined;
 }
 
 /**
@@ -21,14 +37,14 @@ export class Waiter<T> {
   private resolveFn!: (v: T) => void;
   private rejectFn!: (err: unknown) => void;
   private done = false;
-  private signal: AbortSignal | undefined;
+  private signal: AbortLike | undefined;
   private onAbortFn: (() => void) | undefined;
 
   /**
    * The waiter rejects with `signal.reason` when `signal` aborts (at once if it already
    * has), after calling onAbort (in both cases) so that the owner can forget it.
    */
-  constructor(signal?: AbortSignal, onAbort?: () => void) {
+  constructor(signal?: AbortLike, onAbort?: () => void) {
     Waiter.creating = this as Waiter<unknown>;
     this.promise = new Promise<T>(Waiter.capture);
     Waiter.creating = undefined;
@@ -68,7 +84,7 @@ export class Waiter<T> {
     w.rejectFn = reject;
   }
 
-  private watch(signal: AbortSignal, onAbort: (() => void) | undefined): void {
+  private watch(signal: AbortLike, onAbort: (() => void) | undefined): void {
     const abort = (): void => {
       onAbort?.();
       this.reject(signal.reason);
@@ -102,7 +118,7 @@ export class Condition<T> {
   readonly waiter: Waiter<T>;
   private readonly check: () => T | undefined;
 
-  constructor(check: () => T | undefined, signal?: AbortSignal) {
+  constructor(check: () => T | undefined, signal?: AbortLike) {
     this.check = check;
     this.waiter = new Waiter<T>(signal);
   }
