@@ -117,7 +117,18 @@ export class MemberClient {
     this.#agent.destroy();
   }
 
-  #unary<T>(service: string, name: string, req: object, timeoutMs: number): Promise<T> {
+  /**
+   * unary makes one call. With waitForReady the call waits, within its deadline, for the
+   * channel to connect; without, it fails at once while the channel backs off after a
+   * refused connection (grpc-js's "No connection established"), as a client's would.
+   */
+  #unary<T>(
+    service: string,
+    name: string,
+    req: object,
+    timeoutMs: number,
+    waitForReady = false,
+  ): Promise<T> {
     const m = method(service, name);
     return new Promise<T>((resolve, reject) => {
       this.#grpc.makeUnaryRequest<object, object>(
@@ -125,7 +136,7 @@ export class MemberClient {
         m.requestSerialize,
         m.responseDeserialize,
         req,
-        new grpc.Metadata(),
+        new grpc.Metadata({ waitForReady }),
         { deadline: Date.now() + timeoutMs },
         (err, res) => {
           if (err !== null) {
@@ -247,7 +258,10 @@ export class MemberClient {
     return { succeeded: r.succeeded, revision: r.header.revision };
   }
 
-  /** readAll reads keys [from, to) with their mod revisions. */
+  /**
+   * readAll reads keys [from, to) with their mod revisions. It is the final check's read, so
+   * it waits for a member restarted moments ago (whose channel may still be backing off).
+   */
   async readAll(
     from: string,
     to: string,
@@ -255,7 +269,7 @@ export class MemberClient {
     timeoutMs: number,
   ): Promise<Map<string, KeyState>> {
     const req = { key: Buffer.from(from), range_end: Buffer.from(to), serializable };
-    const r = await this.#unary<RangeResponse>('KV', 'Range', req, timeoutMs);
+    const r = await this.#unary<RangeResponse>('KV', 'Range', req, timeoutMs, true);
     return new Map(
       r.kvs.map((kv) => [
         kv.key.toString('utf8'),
