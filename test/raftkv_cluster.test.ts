@@ -1,10 +1,11 @@
 /**
  * raftkv end to end: `raftkv serve` processes (bin/raftkv.js) on loopback, each with its own
  * WAL, driven by etcdctl (Debian's etcd-client) and the `etcd3` npm client. The steps build
- * on each other: writes across members, kill -9 of the leader (a new leader within 2 s at the
- * default timing, every acknowledged write still readable), restart from the WAL, a 4th
- * member joining as a learner and promoted, an old member removed, every member stopped and
- * restarted from disk, and requests without a leader failing with UNAVAILABLE in bounded time.
+ * on each other: writes across members, membership changes sent to a follower, kill -9 of
+ * the leader (a new leader within 2 s at the default timing, every acknowledged write still
+ * readable), restart from the WAL, a 4th member joining as a learner and promoted, an old
+ * member removed, every member stopped and restarted from disk, and requests without a
+ * leader failing with UNAVAILABLE in bounded time.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -148,6 +149,34 @@ describe('raftkv cluster of processes', { skip, timeout: 150_000 }, () => {
       ['ctl/c', '3'],
     ] as const)
       acked.set(k, v);
+  });
+
+  test('etcdctl: member add --learner and member remove through a follower', async () => {
+    const { slot: lead } = await leader();
+    const f = running().find((s) => s !== lead) as Slot;
+    // The follower relays both to the leader (etcd's followers take them too).
+    const add = await etcdctlOk(endpoint(f), [
+      'member',
+      'add',
+      'spare',
+      '--peer-urls=http://127.0.0.1:1',
+      '--learner',
+    ]);
+    const id = /Member\s+([0-9a-f]+) added/.exec(add)?.[1];
+    assert.ok(id, add);
+    const listed = new RegExp(`^${id}, unstarted, , http://127.0.0.1:1, , true$`, 'm');
+    assert.match(await etcdctlOk(endpoint(f), ['member', 'list']), listed);
+    for (const s of running()) {
+      await until(`member ${s.id} to list the learner`, async () =>
+        listed.test(await etcdctlOk(endpoint(s), ['member', 'list'])) ? true : undefined,
+      );
+    }
+    assert.match(await etcdctlOk(endpoint(f), ['member', 'remove', id]), /removed from cluster/);
+    for (const s of running()) {
+      await until(`member ${s.id} to drop the learner`, async () =>
+        (await etcdctlOk(endpoint(s), ['member', 'list'])).includes(id) ? undefined : true,
+      );
+    }
   });
 
   test('etcd3 client: put, get, range, txn, delete across members', async () => {

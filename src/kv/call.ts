@@ -40,6 +40,12 @@ export interface CallOptions {
    * before the request timeout, passing it fails the call with DEADLINE_EXCEEDED.
    */
   timeoutMs?: number | undefined;
+  /**
+   * forwarded: another member relayed this request to this one as the leader it knew
+   * (relay.ts). A member that does not lead answers such a request "not leader" instead of
+   * relaying it again, so that a request makes at most one hop per attempt.
+   */
+  forwarded?: boolean | undefined;
 }
 
 /** Expiry says which limit ended a call. */
@@ -112,6 +118,11 @@ export class RequestCall implements Expiring, AbortLike {
   removeEventListener(_type: 'abort', listener: () => void): void {
     const i = this.listeners?.indexOf(listener) ?? -1;
     if (i >= 0) this.listeners?.splice(i, 1);
+  }
+
+  /** remainingMs is the time left before the request timeout or the client deadline. */
+  remainingMs(): number {
+    return this.wheel.remainingMs(this);
   }
 
   /** callerAborted reports whether the caller cancelled (signal or Cancel). */

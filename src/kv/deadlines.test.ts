@@ -18,6 +18,19 @@ class Item implements Expiring {
 }
 
 describe('DeadlineWheel', () => {
+  test('remainingMs: time left until an item expires, rounded up; 0 once it left', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const clock = { t: 3 };
+    const wheel = new DeadlineWheel({ resolutionMs: 10, now: () => clock.t });
+    const a = new Item('a', clock);
+    wheel.add(a, 25);
+    assert.equal(wheel.remainingMs(a), 27, 'due at tick 3 (30 ms)');
+    clock.t = 20;
+    assert.equal(wheel.remainingMs(a), 10);
+    wheel.remove(a);
+    assert.equal(wheel.remainingMs(a), 0);
+  });
+
   test('expires items in deadline order, not before their deadline, one timer', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const clock = { t: 0 };

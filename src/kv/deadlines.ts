@@ -79,6 +79,12 @@ export class DeadlineWheel {
     if (tick < this.armedTick) this.arm(tick);
   }
 
+  /** remainingMs is the time left until item's deadline (rounded up to the resolution); 0 when the wheel does not hold it. */
+  remainingMs(item: Expiring): number {
+    const slot = item.slot;
+    return slot === undefined ? 0 : Math.max(0, slot.tick * this.resolutionMs - this.now());
+  }
+
   /** remove forgets item (a no-op when the wheel does not hold it). */
   remove(item: Expiring): void {
     const slot = item.slot;

@@ -3,7 +3,9 @@
  * server on @grpc/grpc-js (createGrpcServer). KvServer serves gRPC with grpc_http2.ts, a
  * lean server on node:http2, unless told to use grpc-js. Every method of the KV, Watch,
  * Lease, Cluster, Maintenance and Auth services is known: those raftkv implements call
- * KvService, the others answer UNIMPLEMENTED naming the method.
+ * KvService, the others answer UNIMPLEMENTED naming the method. The Cluster service's
+ * membership changes that reach a member that does not lead are relayed to the leader
+ * (relay.ts, KvService.atLeader).
  *
  * Requests reach the handlers undecoded (grpc-js's registered deserializer is the identity),
  * so that a malformed message is answered INVALID_ARGUMENT (grpc-js would say INTERNAL) and
@@ -15,7 +17,9 @@ import { EtcdServices, service } from './codec.ts';
 import { GrpcCode, invalidArgument, KvError, unimplemented } from './errors.ts';
 import { Cancel } from './call.ts';
 import type { CallOptions } from './call.ts';
-import type { KvService } from './service.ts';
+import { ForwardedHeader } from './relay.ts';
+import type { LeaderRelay } from './relay.ts';
+import type { KvService, Relay } from './service.ts';
 import type {
   DeleteRangeRequest,
   PutRequest,
@@ -39,11 +43,20 @@ export type AnyMethod = MethodDefinition<object, object>;
  */
 export type Handler = (req: never, raw: Uint8Array, call: CallOptions) => Promise<object>;
 
-function handlers(svc: KvService): Record<string, Handler> {
+/**
+ * RelayFor returns the Relay that hands the call of method `path` with request bytes `raw`
+ * to the leader, or undefined when the server relays nothing.
+ */
+type RelayFor = (path: string, raw: Uint8Array) => Relay<object> | undefined;
+
+function handlers(svc: KvService, relayFor: RelayFor): Record<string, Handler> {
   const withHeader = (rest: object, header?: ResponseHeader) => ({
     header: header ?? svc.header(),
     ...rest,
   });
+  const add = '/etcdserverpb.Cluster/MemberAdd';
+  const remove = '/etcdserverpb.Cluster/MemberRemove';
+  const promote = '/etcdserverpb.Cluster/MemberPromote';
   return {
     '/etcdserverpb.KV/Range': (r: RangeRequest, _raw, call) => svc.range(r, call),
     '/etcdserverpb.KV/Put': (r: PutRequest, raw, call) => svc.put(r, { ...call, raw }),
@@ -52,23 +65,30 @@ function handlers(svc: KvService): Record<string, Handler> {
     '/etcdserverpb.KV/Txn': (r: TxnRequest, raw, call) => svc.txn(r, { ...call, raw }),
     '/etcdserverpb.Cluster/MemberList': async (r: { linearizable: boolean }, _raw, call) =>
       withHeader({ members: await svc.memberList(r.linearizable, call) }),
-    '/etcdserverpb.Cluster/MemberAdd': async (
-      r: { peerURLs: string[]; isLearner: boolean },
-      _raw,
-      call,
-    ) => {
-      const member = await svc.memberAdd(r.peerURLs, r.isLearner, call);
-      return withHeader({ member, members: svc.members() });
-    },
-    '/etcdserverpb.Cluster/MemberRemove': async (r: { ID: number }, _raw, call) => {
+    // Membership changes run on the leader: a follower relays them (KvService.atLeader).
+    [add]: (r: { peerURLs: string[]; isLearner: boolean }, raw, call) =>
+      svc.atLeader(
+        call,
+        async (o) => {
+          const member = await svc.memberAdd(r.peerURLs, r.isLearner, o);
+          return withHeader({ member, members: svc.members() });
+        },
+        relayFor(add, raw),
+      ),
+    [remove]: async (r: { ID: number }, raw, call) => {
       checkInt('ID', r.ID, 0);
-      return withHeader({ members: await svc.memberRemove(r.ID, call) });
+      const here = async (o: CallOptions) =>
+        withHeader({ members: await svc.memberRemove(r.ID, o) });
+      return svc.atLeader(call, here, relayFor(remove, raw), r.ID !== svc.backend.id);
     },
-    '/etcdserverpb.Cluster/MemberPromote': async (r: { ID: number }, _raw, call) => {
+    [promote]: async (r: { ID: number }, raw, call) => {
       checkInt('ID', r.ID, 0);
-      return withHeader({ members: await svc.memberPromote(r.ID, call) });
+      const here = async (o: CallOptions) =>
+        withHeader({ members: await svc.memberPromote(r.ID, o) });
+      return svc.atLeader(call, here, relayFor(promote, raw));
     },
     '/etcdserverpb.Maintenance/Status': () => Promise.resolve(svc.status()),
+    // Not relayed, like etcd: a follower answers "not leader" and clients find the leader.
     '/etcdserverpb.Maintenance/MoveLeader': async (r: { targetID: number }, _raw, call) => {
       checkInt('targetID', r.targetID, 0);
       await svc.moveLeader(r.targetID, call);
@@ -120,14 +140,25 @@ function codecs(m: AnyMethod): Pick<GrpcMethod, 'deserialize' | 'serialize'> {
   };
 }
 
-/** grpcMethods returns every method of the etcd v3 services, by path. */
-export function grpcMethods(svc: KvService): Map<string, GrpcMethod> {
-  const impl = handlers(svc);
-  const out = new Map<string, GrpcMethod>();
+/**
+ * grpcMethods returns every method of the etcd v3 services, by path. With a relay, the
+ * membership changes that reach a member that does not lead are relayed to the leader.
+ */
+export function grpcMethods(svc: KvService, relay?: LeaderRelay): Map<string, GrpcMethod> {
+  const defs = new Map<string, AnyMethod>();
   for (const name of EtcdServices) {
-    for (const m of Object.values(service(name)) as AnyMethod[]) {
-      out.set(m.path, { definition: m, handler: impl[m.path], ...codecs(m) });
-    }
+    for (const m of Object.values(service(name)) as AnyMethod[]) defs.set(m.path, m);
+  }
+  const relayFor: RelayFor = (path, raw) => {
+    const method = defs.get(path);
+    if (relay === undefined || method === undefined) return undefined;
+    return (leader, signal) =>
+      relay.unary({ leader, method, raw, signal, timeoutMs: signal.remainingMs() });
+  };
+  const impl = handlers(svc, relayFor);
+  const out = new Map<string, GrpcMethod>();
+  for (const m of defs.values()) {
+    out.set(m.path, { definition: m, handler: impl[m.path], ...codecs(m) });
   }
   return out;
 }
@@ -170,7 +201,8 @@ function unary(
     void (async () => {
       let res: object;
       try {
-        res = await h(req as never, call.request, { cancel });
+        const forwarded = call.metadata.get(ForwardedHeader).length > 0;
+        res = await h(req as never, call.request, { cancel, forwarded });
       } catch (err) {
         if (!cancel.cancelled) callback(toStatus(err));
         return;
@@ -195,8 +227,17 @@ function callType(m: AnyMethod): string {
   return m.responseStream ? 'serverStream' : 'unary';
 }
 
+/** RelayOption is the option, shared by the gRPC servers, that relays to the leader. */
+export interface RelayOption {
+  /**
+   * relay hands membership changes that reach a member that does not lead to the leader
+   * (relay.ts). Without it, such a member answers them "not leader".
+   */
+  relay?: LeaderRelay | undefined;
+}
+
 /** GrpcServerOptions tune the grpc-js Server. */
-export interface GrpcServerOptions {
+export interface GrpcServerOptions extends RelayOption {
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ServerOptions;
 }
@@ -211,7 +252,7 @@ export function createGrpcServer(svc: KvService, o: GrpcServerOptions = {}): grp
     ...o.channelOptions,
   });
   const identity = (b: Buffer): Buffer => b;
-  for (const method of grpcMethods(svc).values()) {
+  for (const method of grpcMethods(svc, o.relay).values()) {
     const { definition: m, handler: h } = method;
     const handler = h === undefined ? unimplementedHandler(m) : unary(svc, method, h);
     server.register(m.path, handler, method.serialize, identity, callType(m));

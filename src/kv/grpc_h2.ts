@@ -7,7 +7,8 @@
  */
 import type { Socket } from 'node:net';
 import { GrpcOverheadBytes, grpcMethods } from './grpc.ts';
-import type { GrpcMethod } from './grpc.ts';
+import type { GrpcMethod, RelayOption } from './grpc.ts';
+import { ForwardedHeader } from './relay.ts';
 import { encodeStatusMessage, frameMessage } from './grpc_frame.ts';
 import { checkRequest, isRefusal, UnaryCall } from './grpc_unary.ts';
 import type { CallParts, RequestHead } from './grpc_unary.ts';
@@ -17,7 +18,7 @@ import { encodeHeaders } from './h2/hpack.ts';
 import type { KvService } from './service.ts';
 
 /** GrpcH2Options tune a GrpcH2Server. */
-export interface GrpcH2Options {
+export interface GrpcH2Options extends RelayOption {
   /** maxConcurrentStreams per connection (HTTP/2 SETTINGS). Default 4096. */
   maxConcurrentStreams?: number;
   /**
@@ -50,7 +51,7 @@ class H2Call extends UnaryCall {
   private readonly stream: H2Stream;
 
   constructor(svc: KvService, stream: H2Stream, parts: CallParts) {
-    super(svc, parts.method, parts.reader, parts.timeoutMs);
+    super(svc, parts);
     this.stream = stream;
   }
 
@@ -71,6 +72,7 @@ function readHead(h: readonly string[]): RequestHead {
     contentType: undefined,
     timeout: undefined,
     encoding: undefined,
+    forwarded: false,
   };
   for (let i = 0; i < h.length; i += 2) {
     const v = h[i + 1] as string;
@@ -89,6 +91,9 @@ function readHead(h: readonly string[]): RequestHead {
         break;
       case 'grpc-encoding':
         head.encoding ??= v;
+        break;
+      case ForwardedHeader:
+        head.forwarded = true;
         break;
     }
   }
@@ -110,7 +115,7 @@ export class GrpcH2Server implements H2Handler {
 
   constructor(svc: KvService, o: GrpcH2Options = {}) {
     this.svc = svc;
-    this.methods = grpcMethods(svc);
+    this.methods = grpcMethods(svc, o.relay);
     this.maxMessageBytes = o.maxMessageBytes ?? svc.limits.maxRequestBytes + GrpcOverheadBytes;
     this.maxStreams = o.maxConcurrentStreams ?? 4096;
   }

@@ -20,14 +20,15 @@ import type {
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { GrpcOverheadBytes, grpcMethods } from './grpc.ts';
-import type { GrpcMethod } from './grpc.ts';
+import type { GrpcMethod, RelayOption } from './grpc.ts';
+import { ForwardedHeader } from './relay.ts';
 import { encodeStatusMessage, frameMessage } from './grpc_frame.ts';
 import { checkRequest, isRefusal, UnaryCall } from './grpc_unary.ts';
 import type { CallParts } from './grpc_unary.ts';
 import type { KvService } from './service.ts';
 
 /** GrpcHttp2Options tune a GrpcHttp2Server. */
-export interface GrpcHttp2Options {
+export interface GrpcHttp2Options extends RelayOption {
   /** maxConcurrentStreams per connection (HTTP/2 SETTINGS). Default 4096. */
   maxConcurrentStreams?: number;
   /**
@@ -62,7 +63,7 @@ class StreamCall extends UnaryCall {
   private readonly stream: ServerHttp2Stream;
 
   constructor(svc: KvService, stream: ServerHttp2Stream, parts: CallParts) {
-    super(svc, parts.method, parts.reader, parts.timeoutMs);
+    super(svc, parts);
     this.stream = stream;
   }
 
@@ -120,7 +121,7 @@ export class GrpcHttp2Server {
 
   constructor(svc: KvService, o: GrpcHttp2Options = {}) {
     this.svc = svc;
-    this.methods = grpcMethods(svc);
+    this.methods = grpcMethods(svc, o.relay);
     this.maxMessageBytes = o.maxMessageBytes ?? svc.limits.maxRequestBytes + GrpcOverheadBytes;
     this.h2 = createServer({
       settings: { maxConcurrentStreams: o.maxConcurrentStreams ?? 4096 },
@@ -167,6 +168,7 @@ export class GrpcHttp2Server {
       contentType: one(h[HTTP2_HEADER_CONTENT_TYPE]),
       timeout: one(h['grpc-timeout']),
       encoding: one(h['grpc-encoding']),
+      forwarded: h[ForwardedHeader] !== undefined,
     });
     if (isRefusal(r)) {
       answerStatus(stream, r.code, r.message, r.httpStatus);

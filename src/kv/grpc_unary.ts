@@ -19,6 +19,8 @@ export interface RequestHead {
   contentType: string | undefined;
   timeout: string | undefined;
   encoding: string | undefined;
+  /** forwarded: the request carries relay.ts's ForwardedHeader (another member relayed it). */
+  forwarded: boolean;
 }
 
 /** Refusal answers a request at once: a gRPC status, and the HTTP status to send it with. */
@@ -44,18 +46,15 @@ export abstract class UnaryCall extends Cancel {
   private readonly svc: KvService;
   private readonly reader: UnaryMessageReader;
   private readonly timeoutMs: number | undefined;
+  private readonly forwarded: boolean;
 
-  constructor(
-    svc: KvService,
-    method: GrpcMethod,
-    reader: UnaryMessageReader,
-    timeoutMs: number | undefined,
-  ) {
+  constructor(svc: KvService, parts: CallParts) {
     super();
     this.svc = svc;
-    this.method = method;
-    this.reader = reader;
-    this.timeoutMs = timeoutMs;
+    this.method = parts.method;
+    this.reader = parts.reader;
+    this.timeoutMs = parts.timeoutMs;
+    this.forwarded = parts.forwarded;
   }
 
   /** sendMessage answers with the response message (unframed) and status OK. */
@@ -82,7 +81,8 @@ export abstract class UnaryCall extends Cancel {
       const msg = this.reader.end();
       const raw = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.length);
       const req = decodeRequest(this.svc, this.method, raw);
-      pending = handler(req as never, raw, { cancel: this, timeoutMs: this.timeoutMs });
+      const call = { cancel: this, timeoutMs: this.timeoutMs, forwarded: this.forwarded };
+      pending = handler(req as never, raw, call);
     } catch (err) {
       this.fail(err);
       return;
@@ -122,6 +122,7 @@ export interface CallParts {
   method: GrpcMethod;
   reader: UnaryMessageReader;
   timeoutMs: number | undefined;
+  forwarded: boolean;
 }
 
 /**
@@ -160,7 +161,7 @@ export function checkRequest(
     return { code: e.code, message: e.message, httpStatus: 200 };
   }
   const reader = new UnaryMessageReader(h.path, maxMessageBytes, h.encoding ?? 'identity');
-  return { method, reader, timeoutMs };
+  return { method, reader, timeoutMs, forwarded: h.forwarded };
 }
 
 /** isRefusal tells checkRequest's two outcomes apart. */

@@ -28,6 +28,7 @@ import { GrpcH2Server } from './grpc_h2.ts';
 import { GrpcHttp2Server } from './grpc_http2.ts';
 import type { GrpcHttp2Options } from './grpc_http2.ts';
 import { httpHandler } from './http.ts';
+import { GrpcRelay } from './relay.ts';
 import type { KvService } from './service.ts';
 
 /** Http2Preface is how every HTTP/2 (so every gRPC) connection starts (RFC 9113 §3.4). */
@@ -116,7 +117,11 @@ export interface KvServerOptions {
   publish?: boolean;
   /** sniffTimeoutMs: a connection that sends too few bytes to tell is closed. Default 10000. */
   sniffTimeoutMs?: number;
-  /** grpc chooses and tunes the gRPC server. */
+  /**
+   * grpc chooses and tunes the gRPC server. Its `relay` defaults to a GrpcRelay of the
+   * server's own (closed with it): membership changes sent to a member that does not lead
+   * are relayed to the leader.
+   */
   grpc?: KvGrpcOptions;
   /**
    * httpRoutes sees every HTTP/1.1 request before the JSON API and returns true when it
@@ -143,6 +148,8 @@ export class KvServer {
   private readonly net: NetServer;
   private readonly http: HttpServer;
   private readonly grpc: GrpcAcceptor;
+  /** relay carries membership changes to the leader when this member does not lead. */
+  private readonly relay: GrpcRelay;
   private readonly sockets = new Set<Socket>();
   private readonly stop = new AbortController();
   private readonly sniffTimeoutMs: number;
@@ -151,7 +158,8 @@ export class KvServer {
   private constructor(o: KvServerOptions) {
     this.service = o.service;
     this.sniffTimeoutMs = o.sniffTimeoutMs ?? 10_000;
-    this.grpc = grpcAcceptor(o.service, o.grpc);
+    this.relay = new GrpcRelay({ from: o.service.backend.id });
+    this.grpc = grpcAcceptor(o.service, { relay: this.relay, ...o.grpc });
     this.ownsTelemetry = o.telemetry === undefined;
     this.telemetry = (o.telemetry ?? new Telemetry()).attach({ service: o.service });
     const api = httpHandler(o.service);
@@ -216,6 +224,7 @@ export class KvServer {
     this.stop.abort(new Error('KvServer closed'));
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     this.grpc.close();
+    this.relay.close();
     this.http.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     if (this.ownsTelemetry) this.telemetry.close();

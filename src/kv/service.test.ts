@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GrpcCode, KvError } from './errors.ts';
-import { KvService } from './service.ts';
+import { encodeCommand } from './command.ts';
+import { Etcd, GrpcCode, KvError } from './errors.ts';
+import { KvService, MaxRelayHops, RelayErrorCode } from './service.ts';
+import type { LeaderAddress } from './service.ts';
 import { KvStateMachine } from './state_machine.ts';
 import { op, putReq, rangeReq, StubBackend, until } from './testing.ts';
 
@@ -112,5 +114,95 @@ describe('KvService', { timeout: 30_000 }, () => {
       message: 'etcdserver: not leader',
     });
     await assert.rejects(svc.moveLeader(8), { message: 'etcdserver: bad leader transferee' });
+  });
+
+  describe('atLeader: leader-only requests on a member that does not lead', () => {
+    const here = () => Promise.resolve('here');
+    const notLeader = { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: not leader' };
+    const unreachable = Object.assign(new Error('no route'), { code: RelayErrorCode.Unreachable });
+
+    test('the leader serves them itself; a follower relays them to the leader it knows', async () => {
+      const { be, sm, svc } = setup();
+      const seen: LeaderAddress[] = [];
+      const relay = (l: LeaderAddress) => {
+        seen.push(l);
+        return Promise.resolve('relayed');
+      };
+      assert.equal(await svc.atLeader({}, here, relay), 'here');
+      sm.applyData(
+        encodeCommand({ memberAttributes: { id: 8, name: 'b', clientUrls: ['http://b:1'] } }),
+      );
+      be.setLeader(8);
+      assert.equal(await svc.atLeader({}, here, relay), 'relayed');
+      assert.deepEqual(seen, [{ id: 8, clientURLs: ['http://b:1'] }]);
+      assert.equal(await svc.atLeader({}, here, undefined), 'here', 'no relay: served here');
+    });
+
+    test('a relayed request is not relayed again', async () => {
+      const { be, svc } = setup();
+      be.setLeader(8);
+      let calls = 0;
+      const relay = () => Promise.resolve(String(++calls));
+      await assert.rejects(svc.atLeader({ forwarded: true }, here, relay), notLeader);
+      assert.equal(calls, 0);
+      be.setLeader(7);
+      assert.equal(await svc.atLeader({ forwarded: true }, here, relay), 'here');
+    });
+
+    test('"not leader" from the leader is retried, at most MaxRelayHops times', async () => {
+      const { be, svc } = setup(2000);
+      be.setLeader(8);
+      let calls = 0;
+      const relay = () => {
+        calls++;
+        return Promise.reject(Etcd.notLeader());
+      };
+      await assert.rejects(svc.atLeader({}, here, relay), notLeader);
+      assert.equal(calls, MaxRelayHops);
+    });
+
+    test('an unreachable leader is tried again until it answers or another leads', async () => {
+      const { be, svc } = setup(2000);
+      be.setLeader(8);
+      const to: number[] = [];
+      const relay = (l: LeaderAddress) => {
+        to.push(l.id);
+        if (to.length < 3) return Promise.reject(unreachable);
+        be.setLeader(7);
+        return Promise.reject(Etcd.notLeader());
+      };
+      // Twice unreachable, then "not leader" as this member takes over: served here.
+      assert.equal(await svc.atLeader({}, here, relay), 'here');
+      assert.deepEqual(to, [8, 8, 8]);
+    });
+
+    test("the leader's errors are the answer, unchanged", async () => {
+      const { be, svc } = setup();
+      be.setLeader(8);
+      let calls = 0;
+      const relay = () => {
+        calls++;
+        return Promise.reject(new KvError(GrpcCode.NOT_FOUND, 'etcdserver: member not found'));
+      };
+      await assert.rejects(svc.atLeader({}, here, relay), {
+        code: GrpcCode.NOT_FOUND,
+        message: 'etcdserver: member not found',
+      });
+      assert.equal(calls, 1);
+    });
+
+    test('without a leader they wait for one, and fail as a put does', async () => {
+      const { be, svc } = setup(150);
+      be.setLeader(0);
+      let calls = 0;
+      const relay = () => Promise.resolve(String(++calls));
+      await assert.rejects(svc.atLeader({}, here, relay), unavailable(/^etcdserver: no leader$/));
+      const p = svc.atLeader({}, here, relay);
+      setTimeout(() => be.setLeader(8), 20);
+      assert.equal(await p, '1');
+      // A leader that stays unreachable: the request times out like a put.
+      const never = () => Promise.reject(unreachable);
+      await assert.rejects(svc.atLeader({}, here, never), unavailable(/request timed out/));
+    });
   });
 });

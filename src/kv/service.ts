@@ -33,7 +33,7 @@ import type {
 import { DeadlineWheel } from './deadlines.ts';
 import { checkDeleteRange, checkPut, checkRange, checkTxn, DefaultLimits } from './validate.ts';
 import type { KvLimits } from './validate.ts';
-import { waitFor } from './wait.ts';
+import { Deferred, waitFor } from './wait.ts';
 
 /** ServerVersion is the etcd version raftkv reports: the API level it speaks. */
 export const ServerVersion = '3.5.0';
@@ -66,6 +66,32 @@ export interface ProposalStats {
 
 export { Cancel } from './call.ts';
 export type { CallOptions } from './call.ts';
+
+/** LeaderAddress is the leader a request is relayed to: its id and published client URLs. */
+export interface LeaderAddress {
+  id: number;
+  clientURLs: readonly string[];
+}
+
+/**
+ * Relay hands a leader-only request to the leader and resolves with its answer (relay.ts
+ * makes one over gRPC). Error contract: it rejects with a KvError when the leader answered
+ * one (passed on unchanged), with an error of code RelayErrorCode.Unreachable when the
+ * request could not be sent, and with `signal.reason` once the signal aborts.
+ */
+export type Relay<T> = (leader: LeaderAddress, signal: RequestCall) => Promise<T>;
+
+/** RelayErrorCode lists the `code` of the errors of a Relay that KvService retries. */
+export const RelayErrorCode = { Unreachable: 'ERR_LEADER_UNREACHABLE' } as const;
+
+/**
+ * MaxRelayHops bounds how many members a relayed request may reach that answer "not leader"
+ * (leadership moved while it was on its way) before that answer is the client's.
+ */
+export const MaxRelayHops = 3;
+
+/** CatchUpMs bounds the wait, after a relayed change, for this member to apply it too. */
+const CatchUpMs = 1000;
 
 /** Write is the answer of a write request. */
 type Write = PutResponse | DeleteRangeResponse | TxnResponse;
@@ -242,6 +268,80 @@ export class KvService {
     });
   }
 
+  /**
+   * atLeader serves a leader-only request (a membership change): through `here` while this
+   * member leads (or when there is no relay), and otherwise through `relay` to the leader
+   * it knows, with the leader's answer, success or error, as the answer. Without a leader it
+   * waits for one within the request's time, as writes do. A leader that cannot be reached
+   * is tried again, after a backoff or once another leads; one that answers "not leader"
+   * too, up to MaxRelayHops times. A request that was itself relayed here is never relayed
+   * on: a member that does not lead answers it "not leader". After a relayed change, unless
+   * `catchUp` is false (a member removing itself), the member waits (best effort) until it
+   * has applied the change, so that its own MemberList shows it.
+   */
+  atLeader<T>(
+    o: CallOptions,
+    here: (o: CallOptions) => Promise<T>,
+    relay: Relay<T> | undefined,
+    catchUp = true,
+  ): Promise<T> {
+    const b = this.backend;
+    if (relay === undefined || b.status().leader === b.id) return here(o);
+    if (o.forwarded === true) return Promise.reject(Etcd.notLeader());
+    return this.call(o, (signal) => this.relayToLeader(here, relay, catchUp, signal));
+  }
+
+  private async relayToLeader<T>(
+    here: (o: CallOptions) => Promise<T>,
+    relay: Relay<T>,
+    catchUp: boolean,
+    signal: RequestCall,
+  ): Promise<T> {
+    const b = this.backend;
+    for (let hops = 0, backoffMs = 50; ; backoffMs = Math.min(backoffMs * 2, 1000)) {
+      if (b.status().leader === 0) await this.waitForLeader(signal);
+      const leader = b.status().leader;
+      if (leader === b.id) return here({ signal: signal.signal });
+      const clientURLs = this.stateMachine.memberAttributes(leader)?.clientUrls ?? [];
+      try {
+        const out = await relay({ id: leader, clientURLs }, signal);
+        if (catchUp) {
+          const bounded = AbortSignal.any([signal.signal, AbortSignal.timeout(CatchUpMs)]);
+          await this.linearize(bounded).catch(() => undefined);
+        }
+        return out;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const moved = isNotLeader(err);
+        if (!moved && errorCode(err) !== RelayErrorCode.Unreachable) throw err;
+        if (moved && ++hops >= MaxRelayHops) throw err;
+      }
+      await this.leaderChangeOr(leader, backoffMs, signal);
+    }
+  }
+
+  /** leaderChangeOr resolves once a leader other than `from` is known, or after ms. */
+  private leaderChangeOr(from: number, ms: number, signal: RequestCall): Promise<void> {
+    const b = this.backend;
+    if (b.status().leader !== from) return Promise.resolve();
+    const w: { timer?: ReturnType<typeof setTimeout>; off?: () => void } = {};
+    const stop = (): void => {
+      clearTimeout(w.timer);
+      w.off?.();
+    };
+    const d = new Deferred<void>(signal, stop);
+    if (d.settled) return d.promise;
+    const wake = (): void => {
+      stop();
+      d.resolve();
+    };
+    w.timer = setTimeout(wake, ms);
+    w.off = b.onLeaderChange((l) => {
+      if (l !== from) wake();
+    });
+    return d.promise;
+  }
+
   /** moveLeader hands leadership to a voter (Maintenance.MoveLeader); leader only. */
   moveLeader(target: number, o: CallOptions = {}): Promise<void> {
     return this.call(o, async (signal) => {
@@ -404,6 +504,11 @@ function serializableTxn(t: TxnRequest): boolean {
       ? op.requestRange?.serializable === true
       : op.request === 'requestTxn' && op.requestTxn != null && serializableTxn(op.requestTxn);
   return [...t.success, ...t.failure].every(ok);
+}
+
+function isNotLeader(err: unknown): boolean {
+  const e = Etcd.notLeader();
+  return err instanceof KvError && err.code === e.code && err.message === e.message;
 }
 
 function checkPeerURLs(urls: readonly string[]): void {
