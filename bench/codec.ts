@@ -41,7 +41,7 @@ function msgApp64(): Message {
 }
 
 /** opsPerSec runs fn repeatedly for about ms milliseconds and returns calls per second. */
-function opsPerSec(fn: () => number, ms: number): number {
+export function opsPerSec(fn: () => number, ms: number): number {
   let n = 0;
   let sink = 0;
   const start = performance.now();
@@ -56,14 +56,14 @@ function opsPerSec(fn: () => number, ms: number): number {
 }
 
 /** median of a non-empty list. */
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** flag returns the value of --name=value in args, or undefined. */
-function flag(args: string[], name: string): string | undefined {
+export function flag(args: string[], name: string): string | undefined {
   const hit = args.find((a) => a.startsWith(`--${name}=`));
   return hit?.slice(name.length + 3);
 }

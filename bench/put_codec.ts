@@ -7,26 +7,12 @@
 // (heap growth over a run with GC off in between, from process.memoryUsage; a rough figure).
 //
 // Usage: npm run bench -- putcodec [--json] [--rounds=N] [--ms=N]
+import { flag, median, opsPerSec } from './codec.ts';
 import { service } from '../src/kv/codec.ts';
 import { commandCodec, encodeCommand } from '../src/kv/command.ts';
 import type { AnyMethod } from '../src/kv/grpc.ts';
 import { decodePutCommand, decodePutRequest, encodePutResponse } from '../src/kv/put_codec.ts';
 import type { PutRequest, PutResponse } from '../src/kv/types.ts';
-
-/** opsPerSec runs fn repeatedly for about ms milliseconds and returns calls per second. */
-function opsPerSec(fn: () => number, ms: number): number {
-  let n = 0;
-  let sink = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    for (let i = 0; i < 200; i++) sink += fn();
-    n += 200;
-    elapsed = performance.now() - start;
-  } while (elapsed < ms);
-  if (sink === -1) console.log('unreachable');
-  return (n * 1000) / elapsed;
-}
 
 /** bytesPerOp is the heap growth per call over n calls (no GC expected in between). */
 function bytesPerOp(fn: () => number, n: number): number {
@@ -36,17 +22,6 @@ function bytesPerOp(fn: () => number, n: number): number {
   const after = process.memoryUsage().heapUsed;
   if (sink === -1) console.log('unreachable');
   return Math.max(0, (after - before) / n);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function flag(args: string[], name: string): string | undefined {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit?.slice(name.length + 3);
 }
 
 /** run is the suite entry point (see bench/main.ts). */

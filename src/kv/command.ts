@@ -5,7 +5,7 @@
  * message's own encoding), so proposing costs no re-encoding.
  */
 import { asBuffer, codec } from './codec.ts';
-import { decodePutCommand } from './put_codec.ts';
+import { decodePutCommand, varintSize } from './put_codec.ts';
 import type { DeleteRangeRequest, MemberAttributes, PutRequest, TxnRequest } from './types.ts';
 
 /** Command is the decoded raftkv.Command; `op` names the member that is set. */
@@ -32,15 +32,6 @@ const WireTypeLen = 2;
 
 /** commandCodec encodes and decodes raftkv.Command. */
 export const commandCodec = codec<Command>('raftkv.Command');
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 /**
  * wrapCommand returns the Command that carries `request`, the protobuf encoding of the

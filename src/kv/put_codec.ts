@@ -20,7 +20,8 @@ function isUint(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function varintSize(n: number): number {
+/** varintSize is the size of n as a protobuf varint. */
+export function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);
