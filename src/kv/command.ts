@@ -5,7 +5,8 @@
  * message's own encoding), so proposing costs no re-encoding.
  */
 import { asBuffer, codec } from './codec.ts';
-import { decodePutCommand, varintSize } from './put_codec.ts';
+import { decodePutCommand } from './put_codec.ts';
+import { putVarint, varintSize } from './varint.ts';
 import type { DeleteRangeRequest, MemberAttributes, PutRequest, TxnRequest } from './types.ts';
 
 /** Command is the decoded raftkv.Command; `op` names the member that is set. */
@@ -41,14 +42,7 @@ export function wrapCommand(kind: CommandKind, request: Uint8Array): Uint8Array 
   const tag = (CommandField[kind] << 3) | WireTypeLen;
   const out = new Uint8Array(1 + varintSize(request.length) + request.length);
   out[0] = tag;
-  let at = 1;
-  let n = request.length;
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  out.set(request, at);
+  out.set(request, putVarint(out, 1, request.length));
   return out;
 }
 

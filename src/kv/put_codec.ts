@@ -9,6 +9,7 @@
  * then gives the same result, or the same error, as before.
  */
 import type { PutRequest, PutResponse, ResponseHeader } from './types.ts';
+import { putVarint, varintSize } from './varint.ts';
 
 const TagHeader = (1 << 3) | 2; // PutResponse.header, length-delimited
 const TagClusterId = 1 << 3; // ResponseHeader fields 1 to 4, varints
@@ -18,25 +19,6 @@ const TagRaftTerm = 4 << 3;
 
 function isUint(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-/** varintSize is the size of n as a protobuf varint. */
-export function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function putVarint(out: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
 }
 
 /** headerSize is the encoded size of a header whose fields all passed isUint. */

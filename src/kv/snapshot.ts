@@ -17,6 +17,7 @@ import { KvStoreBuilder, packRec } from './store.ts';
 import type { Rec } from './store.ts';
 import type { KvView } from './store.ts';
 import type { MemberAttributes } from './types.ts';
+import { putVarint, varintSize } from './varint.ts';
 
 /** CHUNK_SIZE is the size the encoder aims at for each chunk (a record is never split). */
 export const CHUNK_SIZE = 1 << 20;
@@ -36,26 +37,6 @@ const KV_MOD = (3 << 3) | 0;
 const KV_VERSION = (4 << 3) | 0;
 const KV_VALUE = (5 << 3) | 2;
 const KV_LEASE = (6 << 3) | 0;
-
-/** varintSize returns the number of bytes of v (a non-negative safe integer) as a varint. */
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-/** putVarint writes v at buf[pos] and returns the position after it. */
-function putVarint(buf: Uint8Array, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[pos++] = v;
-  return pos;
-}
 
 /** fieldSize is the size of an optional varint field: absent when zero (proto3). */
 function fieldSize(v: number): number {
